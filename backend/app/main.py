@@ -1,0 +1,117 @@
+"""App factory and lifespan: settings, database, Redis, AI provider, background services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.api.v1.router import api_router
+from app.core.config import get_settings
+from app.core.database import dispose_database, init_database
+from app.core.logging import configure_logging
+from app.core.redis import close_redis, init_redis
+from app.core.security import reset_signing_key, signing_key
+from app.services import lifecycle
+
+logger = logging.getLogger("app")
+
+FRONTEND_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    configure_logging(settings.LOG_LEVEL)
+    reset_signing_key()
+    signing_key(settings)  # refuse to start without a usable SECRET_KEY
+    init_database(settings)
+    init_redis(settings.REDIS_URL)
+    await lifecycle.startup(settings)
+    logger.info(
+        "HireEz ready: database=%s redis=%s ai_provider=%s evaluation=%s",
+        "sqlite" if settings.is_sqlite else "postgresql",
+        "in-process" if settings.REDIS_URL.startswith("memory://") else "redis",
+        settings.llm_provider,
+        settings.evaluation_backend,
+    )
+    try:
+        yield
+    finally:
+        await lifecycle.shutdown()
+        await close_redis()
+        await dispose_database()
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else str(err.get("msg")))
+    return "; ".join(parts) or "Invalid request"
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="HireEz API",
+        version="1.0.0",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+        lifespan=lifespan,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.CORS_ORIGINS,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": _validation_detail(exc)},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"detail": exc.detail},
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _on_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(status_code=500, content={"detail": "Internal server error"})
+
+    app.include_router(api_router, prefix="/api/v1")
+    _mount_frontend(app)
+    return app
+
+
+def _mount_frontend(app: FastAPI) -> None:
+    """Serve the built single-page app, when there is one, for every non-API path."""
+    index = FRONTEND_DIST / "index.html"
+
+    @app.get("/{path:path}", include_in_schema=False, response_model=None)
+    async def _spa(path: str) -> FileResponse | JSONResponse:
+        if path.startswith("api/") or not index.exists():
+            return JSONResponse(status_code=404, content={"detail": "Not Found"})
+        candidate = (FRONTEND_DIST / path).resolve()
+        if path and candidate.is_file() and FRONTEND_DIST.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(index)
+
+
+app = create_app()

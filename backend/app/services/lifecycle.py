@@ -1,0 +1,69 @@
+"""Start-up and shut-down of the app's background services (first superuser, evaluations)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+
+from sqlmodel import select
+
+from app.core.config import Settings
+from app.core.database import session_factory
+from app.core.security import hash_password
+from app.models import Role, User
+
+logger = logging.getLogger("app.lifecycle")
+
+
+async def ensure_first_superuser(settings: Settings) -> None:
+    email, password = settings.FIRST_SUPERUSER_EMAIL, settings.FIRST_SUPERUSER_PASSWORD
+    if not email or not password:
+        return
+    async with session_factory()() as session:
+        existing = (await session.exec(select(User).where(User.email == email.lower()))).first()
+        if existing is not None:
+            return
+        session.add(
+            User(
+                email=email.lower(),
+                full_name="Administrator",
+                hashed_password=hash_password(password),
+                role=Role.SUPER_ADMIN,
+            )
+        )
+        await session.commit()
+        logger.info("created the first super_admin")
+
+
+async def startup(settings: Settings) -> None:
+    await ensure_first_superuser(settings)
+
+
+async def shutdown() -> None:
+    await drain()
+
+
+# Background tasks the app owns (in-process evaluations, AI turns): kept so they are not
+# garbage-collected mid-flight, and awaited on shutdown.
+_background: set[asyncio.Task[object]] = set()
+
+
+def spawn(coro: Coroutine[object, object, object], *, name: str) -> asyncio.Task[object]:
+    """Run `coro` as an app-owned task that outlives the request or socket that started it."""
+    task: asyncio.Task[object] = asyncio.create_task(coro, name=name)
+    _background.add(task)
+    task.add_done_callback(_finished)
+    return task
+
+
+def _finished(task: asyncio.Task[object]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+
+async def drain(timeout: float = 30.0) -> None:
+    """Wait for every background task (tests, and graceful shutdown)."""
+    if _background:
+        await asyncio.wait(list(_background), timeout=timeout)

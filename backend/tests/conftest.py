@@ -1,0 +1,204 @@
+"""Test set-up: one run is either `embedded` (SQLite + memory://) or `real` (PostgreSQL + Redis).
+
+HIREEZ_TEST_MODE picks the run (Makefile runs both). The real run creates a fresh database
+and uses an empty Redis DB number; with CI=true an unreachable server fails the run.
+The AI layer is reached through the real openai SDK against the stand-in server started here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+MODE = os.environ.get("HIREEZ_TEST_MODE", "embedded")
+PG_ADMIN_DSN = os.environ.get("HIREEZ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE = os.environ.get("HIREEZ_TEST_REDIS", "redis://127.0.0.1:6379")
+TMP = Path(tempfile.mkdtemp(prefix="hireez-test-"))
+TEST_SECRET = "test-secret-" + secrets.token_hex(24)
+
+_pg_db_name: str | None = None
+
+
+def _fail_or_skip(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.exit(f"real-services run: {reason}", returncode=3)
+    pytest.exit(f"real-services run not possible here: {reason}", returncode=0)
+
+
+def _pick_redis_db() -> int:
+    import redis
+
+    for db in range(1, 16):
+        client = redis.Redis.from_url(f"{REDIS_BASE}/{db}")
+        try:
+            if client.dbsize() == 0 and client.set("hireez:test:claim", "1", nx=True, ex=3600):
+                return db
+        finally:
+            client.close()
+    raise RuntimeError("no empty Redis database number left (1-15)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _pg_db_name
+    os.environ["DATA_DIR"] = str(TMP / "data")
+    os.environ["SECRET_KEY"] = TEST_SECRET
+    os.environ.setdefault("OFFLINE_WORDS_PER_SEC", "0")
+    for name in ("FIRST_SUPERUSER_EMAIL", "FIRST_SUPERUSER_PASSWORD", "LLM_PROVIDER",
+                 "OPENAI_API_KEY", "EVALUATION_BACKEND"):
+        os.environ.pop(name, None)
+    if MODE == "real":
+        import asyncpg
+        import redis
+
+        async def _create() -> str:
+            name = f"hireez_test_{os.getpid()}_{secrets.token_hex(3)}"
+            conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+            return name
+
+        try:
+            _pg_db_name = asyncio.run(_create())
+        except (OSError, asyncpg.PostgresError) as exc:
+            _fail_or_skip(f"PostgreSQL unreachable at 127.0.0.1:5432 ({exc.__class__.__name__})")
+            return
+        try:
+            redis_db = _pick_redis_db()
+        except (redis.ConnectionError, RuntimeError) as exc:
+            _fail_or_skip(f"Redis unreachable at 127.0.0.1:6379 ({exc.__class__.__name__})")
+            return
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        os.environ["DATABASE_URL"] = f"{base}/{_pg_db_name}"
+        os.environ["REDIS_URL"] = f"{REDIS_BASE}/{redis_db}"
+        os.environ["HIREEZ_TEST_REDIS_DB"] = str(redis_db)
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite+aiosqlite:///{TMP / 'test.db'}"
+        os.environ["REDIS_URL"] = "memory://"
+
+    from tests.support.openai_standin import start_standin_process
+
+    standin = start_standin_process()
+    config._hireez_standin = standin  # type: ignore[attr-defined]
+    os.environ["OPENAI_BASE_URL"] = standin.base_url
+    os.environ["OPENAI_API_KEY"] = "sk-test-standin"
+    os.environ["AI_MAX_RETRIES"] = "0"
+    os.environ["AI_TIMEOUT_SEC"] = "5"
+
+    from app.core.config import get_settings
+
+    get_settings.cache_clear()
+    _migrate()
+
+
+def _migrate() -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(Path(__file__).resolve().parents[1] / "alembic.ini"))
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, "head")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    standin = getattr(config, "_hireez_standin", None)
+    if standin is not None:
+        standin.stop()
+    if MODE == "real" and _pg_db_name:
+        import asyncpg
+        import redis
+
+        async def _drop() -> None:
+            conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{_pg_db_name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+        asyncio.run(_drop())
+        db = os.environ.get("HIREEZ_TEST_REDIS_DB")
+        if db:
+            client = redis.Redis.from_url(f"{REDIS_BASE}/{db}")
+            client.flushdb()
+            client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture(scope="session")
+def standin(pytestconfig: pytest.Config) -> Any:
+    """Handle on the OpenAI-compatible stand-in server (see tests/support/openai_standin.py)."""
+    return pytestconfig._hireez_standin  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _reset_standin(standin: Any) -> Iterator[None]:
+    standin.reset()
+    yield
+    standin.reset()
+
+
+@pytest.fixture(scope="session")
+async def app() -> AsyncIterator[Any]:
+    from app.main import create_app
+
+    application = create_app()
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(app: Any) -> AsyncIterator[None]:
+    """Every test starts with empty tables and an empty Redis database."""
+    yield
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    from app.core.database import get_engine
+    from app.core.redis import get_redis
+
+    from app.services import lifecycle
+
+    await lifecycle.drain()
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    async with get_engine().begin() as conn:
+        if MODE == "real":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+    await get_redis().flushdb()
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[Any]:
+    import httpx
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[Any]:
+    from app.core.database import session_factory
+
+    async with session_factory()() as session:
+        yield session

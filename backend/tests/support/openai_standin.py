@@ -1,0 +1,310 @@
+"""An OpenAI-compatible stand-in server for tests and benchmarks.
+
+Serves `/v1/chat/completions` (plain and SSE-streamed), `/v1/audio/transcriptions`,
+`/v1/audio/speech` and `/v1/models` on 127.0.0.1. Tests steer it over HTTP:
+
+    POST /_control  {"mode": "ok"|"fail"|"stall"|"malformed"|"fail_mid_stream",
+                     "replies": ["next reply", ...],   # consumed in order, then the default
+                     "token_delay": 0.0,                # seconds between streamed pieces
+                     "fail_after": 3,                   # fail_mid_stream: pieces before dying
+                     "status": 500,                     # fail: the HTTP status
+                     "times": null}                     # mode applies to this many requests, then "ok"
+    POST /_reset
+    GET  /_requests   -> every request body received since the last reset
+
+Run standalone: `python -m tests.support.openai_standin --port 8001 [--token-delay 0.02]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_REPLY = (
+    "Thank you, that is helpful context. Could you walk me through a specific example "
+    "and the result it had?"
+)
+
+
+@dataclass
+class StandInState:
+    mode: str = "ok"
+    replies: list[str] = field(default_factory=list)
+    token_delay: float = 0.0
+    fail_after: int = 3
+    status: int = 500
+    times: int | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def take_mode(self) -> str:
+        mode = self.mode
+        if self.times is not None:
+            self.times -= 1
+            if self.times <= 0:
+                self.mode, self.times = "ok", None
+        return mode
+
+
+def _default_text(body: dict[str, Any]) -> str:
+    messages = body.get("messages") or []
+    joined = "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
+    wants_json = (body.get("response_format") or {}).get("type") == "json_object" or (
+        "json" in joined.lower() and "question_id" in joined
+    )
+    if wants_json:
+        ids = sorted({int(x) for x in re.findall(r"question_id[\"'=: ]+(\d+)", joined)})
+        scores = [
+            {"question_id": qid, "score": 7, "comment": "Clear answer with an example."}
+            for qid in ids
+        ]
+        return json.dumps(
+            {
+                "overall_score": 72,
+                "recommendation": "hire",
+                "summary": "Solid answers with concrete examples.",
+                "question_scores": scores,
+            }
+        )
+    if "interview questions" in joined.lower() and "json" in joined.lower():
+        return json.dumps(
+            {
+                "questions": [
+                    "Tell me about a project you are proud of.",
+                    "How do you approach debugging a production issue?",
+                    "Describe how you work with teammates on a code review.",
+                ]
+            }
+        )
+    return DEFAULT_REPLY
+
+
+def _pieces(text: str) -> list[str]:
+    """Split into word-sized pieces that join back to exactly `text`."""
+    return re.findall(r"\S+\s*|\s+", text) or [""]
+
+
+state_default_delay = [0.0]
+
+
+def build_app(state: StandInState) -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response, StreamingResponse
+    from starlette.routing import Route
+
+    async def control(request: Request) -> JSONResponse:
+        data = await request.json()
+        for key in ("mode", "replies", "token_delay", "fail_after", "status", "times"):
+            if key in data:
+                setattr(state, key, data[key])
+        return JSONResponse({"ok": True})
+
+    async def reset(_: Request) -> JSONResponse:
+        fresh = StandInState(token_delay=state_default_delay[0])
+        for key in ("mode", "replies", "token_delay", "fail_after", "status", "times", "requests"):
+            setattr(state, key, getattr(fresh, key))
+        return JSONResponse({"ok": True})
+
+    async def requests_seen(_: Request) -> JSONResponse:
+        return JSONResponse(state.requests)
+
+    async def models(_: Request) -> JSONResponse:
+        return JSONResponse({"object": "list", "data": [{"id": "standin", "object": "model"}]})
+
+    def _error(status: int) -> JSONResponse:
+        return JSONResponse(
+            {"error": {"message": "stand-in failure", "type": "server_error", "code": None}},
+            status_code=status,
+        )
+
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        state.requests.append({"path": "/v1/chat/completions", "body": body})
+        mode = state.take_mode()
+        if mode == "fail":
+            return _error(state.status)
+        if mode == "stall":
+            await asyncio.sleep(3600)
+        text = state.replies.pop(0) if state.replies else _default_text(body)
+        if mode == "malformed":
+            text = "Sure! Here you go:\n```json\n{\"overall_score\": \"lots\", oops\n```"
+        created = int(time.time())
+        if not body.get("stream"):
+            return JSONResponse(
+                {
+                    "id": "chatcmpl-standin",
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": body.get("model", "standin"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+            )
+
+        async def events() -> Any:
+            def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+                payload = {
+                    "id": "chatcmpl-standin",
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": body.get("model", "standin"),
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                }
+                return f"data: {json.dumps(payload)}\n\n"
+
+            yield chunk({"role": "assistant", "content": ""})
+            for i, piece in enumerate(_pieces(text)):
+                if mode == "fail_mid_stream" and i >= state.fail_after:
+                    yield 'data: {"error": {"message": "stand-in died mid-stream"}}\n\n'
+                    return
+                if state.token_delay:
+                    await asyncio.sleep(state.token_delay)
+                yield chunk({"content": piece})
+            yield chunk({}, "stop")
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async def transcriptions(request: Request) -> Response:
+        form = await request.form()
+        upload = form.get("file")
+        size = len(await upload.read()) if upload is not None and hasattr(upload, "read") else 0
+        state.requests.append({"path": "/v1/audio/transcriptions", "bytes": size})
+        mode = state.take_mode()
+        if mode == "fail":
+            return _error(state.status)
+        text = state.replies.pop(0) if state.replies else "I have five years of Python experience."
+        return JSONResponse({"text": text})
+
+    async def speech(request: Request) -> Response:
+        body = await request.json()
+        state.requests.append({"path": "/v1/audio/speech", "body": body})
+        mode = state.take_mode()
+        if mode == "fail":
+            return _error(state.status)
+        return Response(_silent_wav(0.2), media_type="audio/wav")
+
+    return Starlette(
+        routes=[
+            Route("/_control", control, methods=["POST"]),
+            Route("/_reset", reset, methods=["POST"]),
+            Route("/_requests", requests_seen, methods=["GET"]),
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
+            Route("/v1/audio/speech", speech, methods=["POST"]),
+        ]
+    )
+
+
+def _silent_wav(seconds: float, rate: int = 16000) -> bytes:
+    import io
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"\x00\x00" * int(rate * seconds))
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# a handle for tests: the server runs in its own process so a stall never blocks the tests
+
+
+@dataclass
+class StandInHandle:
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+    def _post(self, path: str, data: dict[str, Any]) -> None:
+        root = self.base_url.removesuffix("/v1")
+        req = urllib.request.Request(
+            root + path,
+            data=json.dumps(data).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 (loopback only)
+            resp.read()
+
+    def control(self, **settings: Any) -> None:
+        self._post("/_control", settings)
+
+    def reset(self) -> None:
+        self._post("/_reset", {})
+
+    def requests(self) -> list[dict[str, Any]]:
+        root = self.base_url.removesuffix("/v1")
+        with urllib.request.urlopen(root + "/_requests", timeout=5) as resp:  # noqa: S310
+            data: list[dict[str, Any]] = json.loads(resp.read())
+            return data
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_standin_process(token_delay: float = 0.0) -> StandInHandle:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    backend = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.openai_standin", "--port", str(port),
+         "--token-delay", str(token_delay)],
+        cwd=backend,
+        env={**os.environ, "PYTHONPATH": str(backend)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/v1/models", timeout=1) as resp:  # noqa: S310
+                resp.read()
+            return StandInHandle(base_url=base + "/v1", process=proc)
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("the OpenAI stand-in exited at start-up") from None
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the OpenAI stand-in did not start within 20 s")
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--token-delay", type=float, default=0.0)
+    args = parser.parse_args()
+    state_default_delay[0] = args.token_delay
+    state = StandInState(token_delay=args.token_delay)
+    uvicorn.run(build_app(state), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
