@@ -202,3 +202,22 @@ async def db() -> AsyncIterator[Any]:
 
     async with session_factory()() as session:
         yield session
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Change settings for one test: `settings_env(LLM_PROVIDER="offline")`; restored after."""
+    from app.core.config import get_settings
+
+    def _apply(**values: Any) -> Any:
+        for key, value in values.items():
+            if value is None:
+                monkeypatch.delenv(key, raising=False)
+            else:
+                monkeypatch.setenv(key, str(value))
+        get_settings.cache_clear()
+        return get_settings()
+
+    yield _apply
+    monkeypatch.undo()
+    get_settings.cache_clear()
