@@ -20,6 +20,7 @@ from app.core.logging import configure_logging
 from app.core.redis import close_redis, init_redis
 from app.core.security import reset_signing_key, signing_key
 from app.services import lifecycle
+from app.services.errors import ServiceError
 
 logger = logging.getLogger("app")
 
@@ -89,6 +90,10 @@ def create_app() -> FastAPI:
             content={"detail": exc.detail},
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(ServiceError)
+    async def _on_service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
 
     @app.exception_handler(Exception)
     async def _on_error(request: Request, exc: Exception) -> JSONResponse:
