@@ -1,0 +1,49 @@
+"""Login: password check without a timing hint about which e-mails exist, and a brake on
+password guessing per e-mail address."""
+
+from __future__ import annotations
+
+import redis.asyncio as redis_asyncio
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.concurrency import run_in_threadpool
+
+from app.core.security import hash_password, verify_password
+from app.models import User
+from app.services import user_service
+from app.services.errors import TooManyRequestsError
+
+MAX_FAILED_LOGINS = 10
+FAILED_LOGIN_WINDOW_SEC = 15 * 60
+_FAILED_KEY = "login:failed:{email}"
+
+_dummy_hash: str | None = None
+
+
+def _timing_dummy_hash() -> str:
+    # Checked when the e-mail is unknown, so both answers take one bcrypt round.
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password("not-a-real-password")
+    return _dummy_hash
+
+
+async def authenticate(
+    session: AsyncSession, redis: redis_asyncio.Redis, email: str, password: str
+) -> User | None:
+    """The active user with these credentials; None for a wrong e-mail, password or an
+    inactive account (one answer for all). TooManyRequestsError after repeated failures."""
+    key = _FAILED_KEY.format(email=email.lower())
+    failures = await redis.get(key)
+    if failures is not None and int(failures) >= MAX_FAILED_LOGINS:
+        raise TooManyRequestsError("Too many failed logins for this account; try again later")
+    user = await user_service.get_by_email(session, email)
+    hashed = user.hashed_password if user is not None else _timing_dummy_hash()
+    valid = await run_in_threadpool(verify_password, password, hashed)
+    if user is None or not valid or not user.is_active:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, FAILED_LOGIN_WINDOW_SEC)
+            await pipe.execute()
+        return None
+    await redis.delete(key)
+    return user
