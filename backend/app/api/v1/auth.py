@@ -1,0 +1,58 @@
+"""POST /auth/login, GET /auth/me, POST /auth/ws-ticket."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from app.core.config import get_settings
+from app.core.dependencies import CurrentUser, RedisDep, SessionDep
+from app.core.security import create_access_token, issue_ws_ticket
+from app.schemas.auth import LoginRequest, TokenPublic, WsTicketPublic, WsTicketRequest
+from app.schemas.user import UserPublic
+from app.services import auth_service, interview_service
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post(
+    "/login",
+    responses={401: {"description": "Wrong e-mail or password, or an inactive account"}},
+)
+async def login(body: LoginRequest, session: SessionDep, redis: RedisDep) -> TokenPublic:
+    """Trade e-mail (any case) and password for a bearer access token."""
+    user = await auth_service.authenticate(session, redis, body.email, body.password)
+    if user is None or user.id is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="Incorrect email or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    minutes = get_settings().ACCESS_TOKEN_EXPIRE_MINUTES
+    return TokenPublic(access_token=create_access_token(user.id, minutes), expires_in=minutes * 60)
+
+
+@router.get("/me")
+async def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user)
+
+
+@router.post(
+    "/ws-ticket",
+    responses={
+        403: {"description": "Not this interview's candidate"},
+        404: {"description": "No such interview"},
+        409: {"description": "The interview is completed, cancelled or expired"},
+    },
+)
+async def ws_ticket(
+    body: WsTicketRequest, user: CurrentUser, session: SessionDep
+) -> WsTicketPublic:
+    """A single-use ticket for the interview's WebSocket, valid `WS_TICKET_TTL_SEC`.
+
+    Issued to the interview's candidate and to super_admin / hr_manager; interviewers get
+    one too, for the read-only observe socket (the candidate and voice sockets refuse them).
+    """
+    interview = await interview_service.check_can_connect(session, user, body.interview_id)
+    assert user.id is not None and interview.id is not None
+    ticket, ttl = await issue_ws_ticket(user.id, interview.id)
+    return WsTicketPublic(ticket=ticket, expires_in=ttl)
