@@ -51,8 +51,13 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DATA_DIR"] = str(TMP / "data")
     os.environ["SECRET_KEY"] = TEST_SECRET
     os.environ.setdefault("OFFLINE_WORDS_PER_SEC", "0")
-    for name in ("FIRST_SUPERUSER_EMAIL", "FIRST_SUPERUSER_PASSWORD", "LLM_PROVIDER",
-                 "OPENAI_API_KEY", "EVALUATION_BACKEND"):
+    for name in (
+        "FIRST_SUPERUSER_EMAIL",
+        "FIRST_SUPERUSER_PASSWORD",
+        "LLM_PROVIDER",
+        "OPENAI_API_KEY",
+        "EVALUATION_BACKEND",
+    ):
         os.environ.pop(name, None)
     if MODE == "real":
         import asyncpg
@@ -101,8 +106,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _migrate() -> None:
-    from alembic import command
     from alembic.config import Config
+
+    from alembic import command
 
     cfg = Config(str(Path(__file__).resolve().parents[1] / "alembic.ini"))
     cfg.attributes["configure_logger"] = False
@@ -173,7 +179,6 @@ async def _clean_state(app: Any) -> AsyncIterator[None]:
 
     from app.core.database import get_engine
     from app.core.redis import get_redis
-
     from app.services import lifecycle
 
     await lifecycle.drain()
@@ -183,7 +188,7 @@ async def _clean_state(app: Any) -> AsyncIterator[None]:
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for name in tables:
-                await conn.execute(text(f'DELETE FROM "{name}"'))
+                await conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 (table names)
     await get_redis().flushdb()
 
 

@@ -89,7 +89,9 @@ class Settings(BaseSettings):
     def _check_origins(cls, value: list[str]) -> list[str]:
         for origin in value:
             if not origin.startswith(("http://", "https://")):
-                raise ValueError(f"CORS_ORIGINS entry {origin!r} must start with http:// or https://")
+                raise ValueError(
+                    f"CORS_ORIGINS entry {origin!r} must start with http:// or https://"
+                )
         return [origin.rstrip("/") for origin in value]
 
     @field_validator("DATABASE_URL")
@@ -111,7 +113,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_heartbeat(self) -> Settings:
         if self.WS_HEARTBEAT_TIMEOUT_SEC <= self.WS_HEARTBEAT_INTERVAL_SEC:
-            raise ValueError("WS_HEARTBEAT_TIMEOUT_SEC must be larger than WS_HEARTBEAT_INTERVAL_SEC")
+            raise ValueError(
+                "WS_HEARTBEAT_TIMEOUT_SEC must be larger than WS_HEARTBEAT_INTERVAL_SEC"
+            )
         return self
 
     # -- derived ---------------------------------------------------------------------------

@@ -59,7 +59,9 @@ def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
 
     async def _check(user: CurrentUser) -> User:
         if user.role not in allowed:
-            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="Not allowed for your role")
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN, detail="Not allowed for your role"
+            )
         return user
 
     return _check

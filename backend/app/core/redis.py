@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis.asyncio as redis_asyncio
 
-_fake_server: object | None = None
+_fake_server: Any = None
 _client: redis_asyncio.Redis | None = None
 
 

@@ -15,7 +15,7 @@ from app.core.config import Settings, get_settings
 from app.core.redis import get_redis
 
 ALGORITHM = "HS256"
-TOKEN_TYPE_ACCESS = "access"
+TOKEN_TYPE_ACCESS = "access"  # noqa: S105 (a claim value, not a secret)
 TICKET_PREFIX = "ws:ticket:"
 _BCRYPT_MAX = 72
 
@@ -54,7 +54,9 @@ def verify_password(password: str, hashed: str) -> bool:
 def create_access_token(user_id: int, expires_minutes: int | None = None) -> str:
     settings = get_settings()
     now = datetime.now(UTC)
-    minutes = expires_minutes if expires_minutes is not None else settings.ACCESS_TOKEN_EXPIRE_MINUTES
+    minutes = (
+        expires_minutes if expires_minutes is not None else settings.ACCESS_TOKEN_EXPIRE_MINUTES
+    )
     claims = {
         "sub": str(user_id),
         "iat": int(now.timestamp()),

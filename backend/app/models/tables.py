@@ -128,7 +128,9 @@ class InterviewTranscript(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     interview_id: int = Field(foreign_key="interviews.id")
     seq: int
-    role: TranscriptRole = Field(sa_column=Column(_enum(TranscriptRole, "transcript_role"), nullable=False))
+    role: TranscriptRole = Field(
+        sa_column=Column(_enum(TranscriptRole, "transcript_role"), nullable=False)
+    )
     content: str = Field(sa_column=Column(Text, nullable=False))
     client_msg_id: str | None = Field(default=None, max_length=128)
     # AI turns: the stream that produced it, its kind, and the candidate turn it answers.

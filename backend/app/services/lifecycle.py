@@ -37,11 +37,21 @@ async def ensure_first_superuser(settings: Settings) -> None:
 
 
 async def startup(settings: Settings) -> None:
+    from app.services.interview_events import get_hub
+
     await ensure_first_superuser(settings)
+    await get_hub().start()
 
 
 async def shutdown() -> None:
+    from app.services.interview_events import get_hub, reset_hub
+    from app.services.ws_connection_manager import get_manager, reset_manager
+
+    await get_manager().close_all()
     await drain()
+    reset_manager()
+    await get_hub().stop()
+    reset_hub()
 
 
 # Background tasks the app owns (in-process evaluations, AI turns): kept so they are not

@@ -1,0 +1,367 @@
+"""The interview sockets (PROTOCOL.md): handshake, then one reader, one writer, one heartbeat.
+
+Rules live in services: the conductor runs turns, the event log orders and relays events,
+the connection manager owns sockets and turns, the snapshot builder answers `reconnect`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketState
+
+from app.core.config import get_settings
+from app.core.database import session_factory
+from app.core.dependencies import user_from_token
+from app.core.redis import get_redis
+from app.core.security import looks_like_jwt, redeem_ws_ticket
+from app.models import Candidate, Interview, InterviewStatus, Role, User
+from app.schemas.ws import (
+    AudioMsg,
+    EndMsg,
+    InvalidMessage,
+    MessageMsg,
+    PingMsg,
+    ReconnectMsg,
+    StartMsg,
+    parse_client_message,
+)
+from app.services.interview_conductor_service import (
+    ConductorError,
+    InterviewConductorService,
+    InvalidStateError,
+)
+from app.services.interview_events import Event
+from app.services.interview_session import load_session
+from app.services.interview_snapshot import build_snapshot
+from app.services.ws_connection_manager import (
+    CLOSE_HEARTBEAT_TIMEOUT,
+    Connection,
+    get_manager,
+)
+
+router = APIRouter(tags=["websocket"])
+logger = logging.getLogger("app.ws")
+
+CLOSE_NORMAL = 1000
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_NOT_FOUND = 4002
+CLOSE_INVALID_STATE = 4003
+CLOSE_ACCESS_DENIED = 4004
+CANDIDATE_SOCKET_ROLES = (Role.SUPER_ADMIN, Role.HR_MANAGER)
+OBSERVER_ROLES = (Role.SUPER_ADMIN, Role.HR_MANAGER, Role.INTERVIEWER)
+FINISHED = (InterviewStatus.COMPLETED, InterviewStatus.CANCELLED, InterviewStatus.EXPIRED)
+
+
+@router.websocket("/ws/interview/{interview_id}")
+async def interview_socket(websocket: WebSocket, interview_id: str) -> None:
+    await serve(websocket, interview_id, observer=False, voice=False)
+
+
+@router.websocket("/ws/voice/{interview_id}")
+async def voice_socket(websocket: WebSocket, interview_id: str) -> None:
+    await serve(websocket, interview_id, observer=False, voice=True)
+
+
+@router.websocket("/ws/interview/{interview_id}/observe")
+async def observe_socket(websocket: WebSocket, interview_id: str) -> None:
+    await serve(websocket, interview_id, observer=True, voice=False)
+
+
+# -- handshake ------------------------------------------------------------------------------
+async def authorize(
+    websocket: WebSocket, raw_id: str, observer: bool
+) -> tuple[User, Interview] | int:
+    """The user and interview, or the close code, checked in the order 4001→4002→4004→4003."""
+    token = websocket.query_params.get("token", "")
+    async with session_factory()() as db:
+        user: User | None = None
+        ticket_interview: int | None = None
+        if token and looks_like_jwt(token):
+            user = await user_from_token(db, token)
+        elif token:
+            ticket = await redeem_ws_ticket(token)
+            if ticket is not None:
+                candidate_user = await db.get(User, ticket.user_id)
+                if candidate_user is not None and candidate_user.is_active:
+                    user, ticket_interview = candidate_user, ticket.interview_id
+        if user is None:
+            return CLOSE_UNAUTHORIZED
+        interview_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 19 else None
+        if ticket_interview is not None and ticket_interview != interview_id:
+            return CLOSE_UNAUTHORIZED  # a ticket is good for its own interview only
+        interview = await db.get(Interview, interview_id) if interview_id is not None else None
+        if interview is None:
+            return CLOSE_NOT_FOUND
+        if observer:
+            allowed = user.role in OBSERVER_ROLES
+        else:
+            allowed = user.role in CANDIDATE_SOCKET_ROLES
+            if not allowed and user.role == Role.CANDIDATE:
+                candidate = await db.get(Candidate, interview.candidate_id)
+                allowed = candidate is not None and candidate.user_id == user.id
+        if not allowed:
+            return CLOSE_ACCESS_DENIED
+        if interview.status in FINISHED:
+            return CLOSE_INVALID_STATE
+        return user, interview
+
+
+def origin_allowed(websocket: WebSocket) -> bool:
+    origin = websocket.headers.get("origin")
+    return origin is None or origin.rstrip("/") in get_settings().CORS_ORIGINS
+
+
+# -- the socket -----------------------------------------------------------------------------
+async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: bool) -> None:
+    if not origin_allowed(websocket):
+        await websocket.close()  # before accept: HTTP 403 (cross-site WebSocket hijacking)
+        return
+    result = await authorize(websocket, raw_id, observer)
+    await websocket.accept()
+    if isinstance(result, int):
+        await websocket.close(code=result)  # after accept, so the browser sees the code
+        return
+    user, interview = result
+    assert user.id is not None and interview.id is not None
+    streaming = websocket.query_params.get("stream", "true").lower() not in ("false", "0")
+    conn = Connection(
+        websocket, interview.id, user.id, observer=observer, voice=voice, streaming=streaming
+    )
+    manager = get_manager()
+    await manager.register(conn)
+    if observer:
+        conn.sub.request_snapshot()
+    writer = asyncio.create_task(write_loop(conn), name=f"ws-writer-{conn.id}")
+    heartbeat = asyncio.create_task(heartbeat_loop(conn), name=f"ws-heartbeat-{conn.id}")
+    reader = asyncio.create_task(read_loop(conn), name=f"ws-reader-{conn.id}")
+    try:
+        await asyncio.wait({writer, heartbeat, reader}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (reader, heartbeat, writer):
+            task.cancel()
+        for task in (reader, heartbeat, writer):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await manager.unregister(conn)
+        if websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.close(code=conn.close_code or CLOSE_NORMAL)
+
+
+async def read_loop(conn: Connection) -> None:
+    settings = get_settings()
+    ws = conn.websocket
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        conn.last_heard = time.monotonic()
+        text = message.get("text")
+        if text is None:
+            data = message.get("bytes") or b""
+            if not conn.voice:
+                conn.send_error("INVALID_MESSAGE", "Binary frames are not accepted on this socket")
+                continue
+            await on_audio(conn, data)
+            continue
+        if len(text.encode()) > settings.WS_MAX_MESSAGE_BYTES and '"audio"' not in text[:64]:
+            conn.send_error(
+                "INVALID_MESSAGE",
+                f"Message too large (limit {settings.WS_MAX_MESSAGE_BYTES} bytes)",
+            )
+            continue
+        try:
+            msg = parse_client_message(text)
+        except InvalidMessage as exc:
+            conn.send_error("INVALID_MESSAGE", str(exc))
+            continue
+        try:
+            await dispatch(conn, msg)
+        except ConductorError as exc:
+            conn.send_error(exc.code, exc.message)
+
+
+async def dispatch(conn: Connection, msg: Any) -> None:
+    if isinstance(msg, PingMsg):
+        conn.sub.push_control({"type": "pong"})
+        return
+    if isinstance(msg, ReconnectMsg):
+        conn.sub.request_snapshot()
+        return
+    if not isinstance(msg, StartMsg | MessageMsg | EndMsg | AudioMsg):
+        return  # pong: hearing it is all it is for
+    if conn.observer:
+        conn.send_error("ACCESS_DENIED", "Observers can watch the interview but not take part")
+        return
+    conductor = InterviewConductorService()
+    manager = get_manager()
+    if isinstance(msg, StartMsg):
+        outcome = await conductor.start_interview(conn.interview_id)
+        if outcome.was_running:
+            conn.sub.request_snapshot()
+        if outcome.greeting_due:
+            manager.start_turn(
+                conn.interview_id, conductor.stream_greeting(conn.interview_id), conn
+            )
+    elif isinstance(msg, MessageMsg):
+        if not await within_rate_limit(conn):
+            return
+        if manager.turn_running(conn.interview_id):
+            conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
+            return
+        turn = conductor.stream_process_message(conn.interview_id, msg.content, msg.client_msg_id)
+        manager.start_turn(conn.interview_id, turn, conn)
+    elif isinstance(msg, EndMsg):
+        await manager.cancel_turn(conn.interview_id)
+        if await conductor.end_interview(conn.interview_id) is None:
+            raise InvalidStateError("The interview is already over")
+    elif isinstance(msg, AudioMsg):
+        if not conn.voice:
+            conn.send_error("INVALID_MESSAGE", "Audio is accepted on the voice socket only")
+            return
+        await on_audio(conn, msg.data.encode())
+
+
+async def on_audio(conn: Connection, data: bytes) -> None:
+    settings = get_settings()
+    if not await within_rate_limit(conn):
+        return
+    if len(data) > settings.WS_MAX_AUDIO_BYTES:
+        conn.send_error(
+            "INVALID_MESSAGE", f"Audio too large (limit {settings.WS_MAX_AUDIO_BYTES} bytes)"
+        )
+        return
+    conn.send_error(
+        "INVALID_MESSAGE", "Voice input is not available on this server yet; please type"
+    )
+
+
+async def within_rate_limit(conn: Connection) -> bool:
+    """`message` frames per minute per interview, every frame counted (PROTOCOL.md)."""
+    limit = get_settings().WS_RATE_LIMIT_PER_MIN
+    key = f"ratelimit:{conn.interview_id}:{int(time.time() // 60)}"
+    async with get_redis().pipeline(transaction=False) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        count, _ = await pipe.execute()
+    if int(count) > limit:
+        conn.send_error("RATE_LIMITED", f"Too many messages: at most {limit} a minute")
+        return False
+    return True
+
+
+# -- writer ---------------------------------------------------------------------------------
+def coalesce(events: Iterable[Event]) -> list[Event]:
+    """Merge consecutive pieces of one stream into one frame (a lagging socket catches up)."""
+    out: list[Event] = []
+    for event in events:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and event["type"] == "stream_chunk"
+            and prev["type"] == "stream_chunk"
+            and prev["stream_id"] == event["stream_id"]
+        ):
+            out[-1] = {
+                **prev,
+                "content": prev["content"] + event["content"],
+                "chunk_index": event["chunk_index"],
+                "seq": event["seq"],
+            }
+        else:
+            out.append(event)
+    return out
+
+
+def for_client(conn: Connection, event: Event) -> Event | None:
+    """The frame this socket gets for an event (`stream=false` sockets get whole turns)."""
+    if conn.streaming:
+        if event["type"] == "stream_end":
+            return {k: v for k, v in event.items() if k != "kind"}
+        return event
+    kind = event["type"]
+    if kind in ("stream_start", "stream_chunk"):
+        return None
+    if kind == "stream_end":
+        return {
+            "type": "greeting" if event.get("kind") == "greeting" else "response",
+            "seq": event["seq"],
+            "content": event["content"],
+            "question_number": event["question_number"],
+            "total_questions": event["total_questions"],
+            "time_remaining_min": event["time_remaining_min"],
+        }
+    return event
+
+
+async def write_loop(conn: Connection) -> None:
+    ws = conn.websocket
+    sub = conn.sub
+
+    async def send(frame: Event) -> None:
+        await ws.send_text(orjson.dumps(frame).decode())
+
+    while True:
+        await sub.wake.wait()
+        if conn.close_code is not None:
+            await ws.close(code=conn.close_code)
+            return
+        while sub.control:
+            await send(sub.control.popleft())
+        if sub.snapshot_due:
+            sub.snapshot_due = False
+            await send(await build_snapshot(conn.interview_id, sub))
+        for event in coalesce(sub.drain()):
+            while sub.control:
+                await send(sub.control.popleft())
+            frame = for_client(conn, event)
+            if frame is not None:
+                await send(frame)
+            if event["type"] in ("ended", "complete"):
+                conn.close_code = CLOSE_NORMAL
+                await ws.close(code=CLOSE_NORMAL)
+                return
+
+
+# -- heartbeat ------------------------------------------------------------------------------
+async def heartbeat_loop(conn: Connection) -> None:
+    settings = get_settings()
+    interval = settings.WS_HEARTBEAT_INTERVAL_SEC
+    timeout = settings.WS_HEARTBEAT_TIMEOUT_SEC
+    tick = min(1.0, interval / 4, timeout / 4)
+    next_ping = time.monotonic() + interval
+    manager = get_manager()
+    while True:
+        await asyncio.sleep(tick)
+        now = time.monotonic()
+        if now - conn.last_heard > timeout:
+            logger.info("interview %s: heartbeat timeout", conn.interview_id)
+            conn.request_close(CLOSE_HEARTBEAT_TIMEOUT)
+            return
+        if now >= next_ping:
+            next_ping = now + interval
+            conn.sub.push_control({"type": "ping"})
+            if not conn.observer:
+                await manager.refresh_owner(conn)
+                await close_if_time_is_up(conn)
+
+
+async def close_if_time_is_up(conn: Connection) -> None:
+    """Time ran out while the candidate was silent: the interviewer closes the interview."""
+    manager = get_manager()
+    if manager.turn_running(conn.interview_id):
+        return
+    session = await load_session(conn.interview_id, rebuild=False)
+    if session is None or session.closed or session.status != "in_progress":
+        return
+    if session.time_is_up():
+        conductor = InterviewConductorService()
+        manager.start_turn(conn.interview_id, conductor.stream_closing(conn.interview_id), conn)

@@ -1,0 +1,535 @@
+"""Turn logic and persistence of an interview: greeting, answers, follow-ups, closing, end.
+
+Every turn publishes its events to the interview's event log (so every socket of the
+interview, on any process, sees them with one `seq`) and also yields them to the caller.
+A turn holds a lease in Redis (`interview:turn:{id}`) so that only one runs at a time per
+interview across processes. Rows are saved exactly once: candidate turns are unique per
+`client_msg_id`, AI turns per `stream_id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from app.ai.chains.interview_chain import InterviewContext, TurnPlan, stream_interview_response
+from app.ai.errors import AIUnavailableError
+from app.core.config import get_settings
+from app.core.database import session_factory
+from app.core.redis import get_redis
+from app.models import (
+    Interview,
+    InterviewAnswer,
+    InterviewStatus,
+    InterviewTranscript,
+    TranscriptRole,
+    utcnow,
+)
+from app.services.interview_events import PROCESS_ID, Event, EventHub, get_hub
+from app.services.interview_session import (
+    InterviewSession,
+    history_entry,
+    load_session,
+    save_session,
+)
+
+logger = logging.getLogger("app.conductor")
+
+TURN_LEASE_SEC = 30
+LEASE_REFRESH_SEC = 10
+COMPLETE_TEXT = "The interview is complete. Thank you for your time; HR will be in touch."
+AI_UNAVAILABLE_TEXT = (
+    "The AI interviewer is unavailable right now. Please send your answer again."
+)
+ENDED_TEXT = "The interview has ended. Thank you for your time."
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    was_running: bool
+    greeting_due: bool
+
+
+class ConductorError(Exception):
+    """A refusal that becomes an `error` frame with `code` (the socket stays open)."""
+
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InterviewNotFoundError(ConductorError):
+    code = "INTERVIEW_NOT_FOUND"
+
+
+class InvalidStateError(ConductorError):
+    code = "INTERVIEW_INVALID_STATE"
+
+
+class TurnInProgressError(ConductorError):
+    code = "TURN_IN_PROGRESS"
+
+
+def turn_key(interview_id: int) -> str:
+    return f"interview:turn:{interview_id}"
+
+
+class TurnLease:
+    """`interview:turn:{id}`: which process runs the interview's AI turn now."""
+
+    def __init__(self, interview_id: int) -> None:
+        self.key = turn_key(interview_id)
+        self.value = f"{PROCESS_ID}:{secrets.token_hex(4)}"
+        self._refreshed = 0.0
+
+    async def acquire(self) -> bool:
+        ok = await get_redis().set(self.key, self.value, nx=True, ex=TURN_LEASE_SEC)
+        self._refreshed = time.monotonic()
+        return bool(ok)
+
+    async def keep_alive(self) -> None:
+        """Cheap to call per piece: touches Redis only every LEASE_REFRESH_SEC."""
+        if time.monotonic() - self._refreshed >= LEASE_REFRESH_SEC:
+            self._refreshed = time.monotonic()
+            await get_redis().expire(self.key, TURN_LEASE_SEC)
+
+    async def release(self) -> None:
+        redis = get_redis()
+        if await redis.get(self.key) == self.value:
+            await redis.delete(self.key)
+
+
+def _context(session: InterviewSession) -> InterviewContext:
+    return InterviewContext(
+        candidate_name=session.candidate_name,
+        job_title=session.job_title,
+        job_description=session.job_description,
+        job_skills=list(session.job_skills),
+        resume_text=session.resume_text,
+        questions=[q["text"] for q in session.questions],
+        history=[{"role": h["role"], "content": h["content"]} for h in session.history],
+        time_remaining_min=session.time_remaining_min(),
+    )
+
+
+def plan_reply(session: InterviewSession, answer: str, follow_up_max_words: int) -> TurnPlan:
+    """The turn rules of PROTOCOL.md: one follow-up for a thin answer, else move on or close."""
+    if session.time_is_up():
+        return TurnPlan(
+            kind="closing",
+            question_index=None,
+            question_text=None,
+            candidate_message=answer,
+            closing_reason="time_up",
+        )
+    q = session.question_index
+    if (
+        q < session.total_questions
+        and len(answer.split()) < follow_up_max_words
+        and not session.follow_up_used
+    ):
+        return TurnPlan(
+            kind="response",
+            question_index=q,
+            question_text=session.questions[q]["text"],
+            is_follow_up=True,
+            candidate_message=answer,
+        )
+    if q + 1 < session.total_questions:
+        return TurnPlan(
+            kind="response",
+            question_index=q + 1,
+            question_text=session.questions[q + 1]["text"],
+            candidate_message=answer,
+        )
+    return TurnPlan(
+        kind="closing",
+        question_index=None,
+        question_text=None,
+        candidate_message=answer,
+        closing_reason="all_answered",
+    )
+
+
+def greeting_plan(session: InterviewSession) -> TurnPlan:
+    if session.total_questions == 0:
+        return TurnPlan(
+            kind="closing", question_index=None, question_text=None, closing_reason="all_answered"
+        )
+    return TurnPlan(kind="greeting", question_index=0, question_text=session.questions[0]["text"])
+
+
+class InterviewConductorService:
+    """Runs the turns of interviews. Stateless: state lives in the database and Redis."""
+
+    def __init__(self, hub: EventHub | None = None) -> None:
+        self.hub = hub or get_hub()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start_interview(self, interview_id: int) -> StartOutcome:
+        """scheduled → in_progress (idempotent); says whether it was running already and
+        whether the greeting is still due."""
+        async with session_factory()() as db:
+            interview = await db.get(Interview, interview_id)
+            if interview is None:
+                raise InterviewNotFoundError("Interview not found")
+            if interview.status == InterviewStatus.SCHEDULED:
+                await db.exec(
+                    update(Interview)
+                    .where(col(Interview.id) == interview_id)
+                    .where(col(Interview.status) == InterviewStatus.SCHEDULED)
+                    .values(status=InterviewStatus.IN_PROGRESS, started_at=utcnow())
+                )
+                await db.commit()
+            elif interview.status != InterviewStatus.IN_PROGRESS:
+                raise InvalidStateError(f"Interview is {interview.status.value}")
+            was_running = interview.status == InterviewStatus.IN_PROGRESS
+        session = await self._fresh_session(interview_id)
+        return StartOutcome(was_running=was_running, greeting_due=not session.greeted)
+
+    async def _fresh_session(self, interview_id: int) -> InterviewSession:
+        session = await load_session(interview_id)
+        if session is None:
+            raise InterviewNotFoundError("Interview not found")
+        if session.status != InterviewStatus.IN_PROGRESS.value or session.started_at is None:
+            # the cached copy predates a status change made in the database
+            async with session_factory()() as db:
+                interview = await db.get(Interview, interview_id)
+            if interview is None:
+                raise InterviewNotFoundError("Interview not found")
+            session.status = interview.status.value
+            session.started_at = interview.started_at.isoformat() if interview.started_at else None
+            await save_session(session)
+        return session
+
+    async def end_interview(self, interview_id: int, *, reason: str = "ended") -> Event | None:
+        """Mark the interview completed, queue its evaluation, publish `ended`.
+
+        Returns None when it had already finished (nothing is published twice)."""
+        if not await self._complete(interview_id):
+            return None
+        event = await self._publish(interview_id, {"type": "ended", "content": ENDED_TEXT})
+        return event
+
+    async def _complete(self, interview_id: int) -> bool:
+        async with session_factory()() as db:
+            result = await db.exec(
+                update(Interview)
+                .where(col(Interview.id) == interview_id)
+                .where(
+                    col(Interview.status).in_(
+                        [InterviewStatus.SCHEDULED, InterviewStatus.IN_PROGRESS]
+                    )
+                )
+                .values(status=InterviewStatus.COMPLETED, ended_at=utcnow())
+            )
+            await db.commit()
+            changed = bool(result.rowcount)
+        if changed:
+            session = await load_session(interview_id)
+            if session is not None:
+                session.status = InterviewStatus.COMPLETED.value
+                await save_session(session)
+            from app.services.evaluation_service import queue_evaluation
+
+            await queue_evaluation(interview_id)
+        return changed
+
+    async def _publish(self, interview_id: int, event: Event) -> Event:
+        log = self.hub.log(interview_id)
+        await log.begin()
+        return await log.publish(event)
+
+    # -- turns ----------------------------------------------------------------------------
+    async def stream_greeting(self, interview_id: int) -> AsyncIterator[Event]:
+        """The opening AI turn (idempotent: nothing happens once a greeting exists)."""
+        lease = TurnLease(interview_id)
+        if not await lease.acquire():
+            raise TurnInProgressError("The interviewer is already speaking")
+        try:
+            session = await self._fresh_session(interview_id)
+            if session.greeted or session.status != InterviewStatus.IN_PROGRESS.value:
+                return
+            await self.hub.log(interview_id).begin()
+            async for event in self._ai_turn(session, greeting_plan(session), None, lease):
+                yield event
+        finally:
+            await lease.release()
+
+    async def stream_closing(
+        self, interview_id: int, reason: str = "time_up"
+    ) -> AsyncIterator[Event]:
+        """A closing turn without an answer (the time ran out while the candidate was silent)."""
+        lease = TurnLease(interview_id)
+        if not await lease.acquire():
+            raise TurnInProgressError("The interviewer is already speaking")
+        try:
+            session = await self._fresh_session(interview_id)
+            if session.closed or session.status != InterviewStatus.IN_PROGRESS.value:
+                return
+            await self.hub.log(interview_id).begin()
+            plan = TurnPlan(
+                kind="closing",
+                question_index=None,
+                question_text=None,
+                closing_reason="time_up" if reason == "time_up" else "all_answered",
+            )
+            async for event in self._ai_turn(session, plan, None, lease):
+                yield event
+        finally:
+            await lease.release()
+
+    async def stream_process_message(
+        self,
+        interview_id: int,
+        content: str,
+        client_msg_id: str | None = None,
+        *,
+        answer_mode: str = "text",
+        durable_event: Event | None = None,
+    ) -> AsyncIterator[Event]:
+        """Save the candidate's answer, then stream the AI reply.
+
+        Yields `thinking`, `stream_start`, `stream_chunk`…, `stream_end` (saved before it is
+        sent) and, after the last answer or when time is up, `complete`. A repeated
+        `client_msg_id` whose reply was saved yields nothing; one whose reply failed retries
+        the reply without saving the answer again. `durable_event` (voice: `transcription`)
+        replaces `thinking` as the event that makes the answer durable; `thinking` follows.
+        """
+        lease = TurnLease(interview_id)
+        if not await lease.acquire():
+            raise TurnInProgressError("Please wait for the interviewer to finish")
+        try:
+            session = await self._fresh_session(interview_id)
+            if session.status != InterviewStatus.IN_PROGRESS.value or session.closed:
+                raise InvalidStateError(
+                    "The interview has not started"
+                    if session.status == "scheduled"
+                    else "The interview is over"
+                )
+            log = self.hub.log(interview_id)
+            await log.begin()
+            saved = await self._save_answer(
+                session, content, client_msg_id, answer_mode, durable_event
+            )
+            if saved is None:
+                return  # a repeat of an answered message: no reply, nothing changes
+            row, first_time = saved
+            if first_time:
+                session.history.append(history_entry(row))
+                await save_session(session)
+                if durable_event is not None:
+                    yield await log.publish({**durable_event, "content": row.content}, seq=row.seq)
+                    yield await log.publish({"type": "thinking"})
+                else:
+                    yield await log.publish({"type": "thinking"}, seq=row.seq)
+            else:
+                yield await log.publish({"type": "thinking"})
+            plan = plan_reply(session, row.content, get_settings().FOLLOW_UP_MAX_WORDS)
+            async for event in self._ai_turn(session, plan, row, lease):
+                yield event
+        finally:
+            await lease.release()
+
+    async def process_message(
+        self, interview_id: int, content: str, client_msg_id: str | None = None
+    ) -> Event | None:
+        """Non-streaming: the finished `stream_end` (None for a repeated message)."""
+        final: Event | None = None
+        async for event in self.stream_process_message(interview_id, content, client_msg_id):
+            if event["type"] == "stream_end":
+                final = event
+            elif event["type"] == "error":
+                raise AIUnavailableError(event.get("content", "AI unavailable"))
+        return final
+
+    async def _save_answer(
+        self,
+        session: InterviewSession,
+        content: str,
+        client_msg_id: str | None,
+        answer_mode: str,
+        durable_event: Event | None,
+    ) -> tuple[InterviewTranscript, bool] | None:
+        interview_id = session.interview_id
+        async with session_factory()() as db:
+            if client_msg_id:
+                existing = (
+                    await db.exec(
+                        select(InterviewTranscript)
+                        .where(InterviewTranscript.interview_id == interview_id)
+                        .where(InterviewTranscript.client_msg_id == client_msg_id)
+                    )
+                ).first()
+                if existing is not None:
+                    return await self._retry_or_skip(db, existing)
+            seq = await self.hub.log(interview_id).next_seq()
+            row = InterviewTranscript(
+                interview_id=interview_id,
+                seq=seq,
+                role=TranscriptRole.CANDIDATE,
+                content=content,
+                client_msg_id=client_msg_id,
+                answer_mode=answer_mode,
+            )
+            db.add(row)
+            try:
+                await db.flush()
+                question = (
+                    session.questions[session.question_index]
+                    if session.question_index < session.total_questions
+                    else None
+                )
+                db.add(
+                    InterviewAnswer(
+                        interview_id=interview_id,
+                        question_id=question["id"] if question else None,
+                        transcript_id=row.id,  # type: ignore[arg-type]
+                        content=content,
+                    )
+                )
+                await db.commit()
+            except IntegrityError:
+                await db.rollback()
+                if not client_msg_id:
+                    raise
+                existing = (
+                    await db.exec(
+                        select(InterviewTranscript)
+                        .where(InterviewTranscript.interview_id == interview_id)
+                        .where(InterviewTranscript.client_msg_id == client_msg_id)
+                    )
+                ).one()
+                return await self._retry_or_skip(db, existing)
+            await db.refresh(row)
+            return row, True
+
+    @staticmethod
+    async def _retry_or_skip(
+        db: Any, existing: InterviewTranscript
+    ) -> tuple[InterviewTranscript, bool] | None:
+        replied = (
+            await db.exec(
+                select(InterviewTranscript.id).where(InterviewTranscript.reply_to_id == existing.id)
+            )
+        ).first()
+        return None if replied is not None else (existing, False)
+
+    async def _ai_turn(
+        self,
+        session: InterviewSession,
+        plan: TurnPlan,
+        answer: InterviewTranscript | None,
+        lease: TurnLease,
+    ) -> AsyncIterator[Event]:
+        interview_id = session.interview_id
+        log = self.hub.log(interview_id)
+        stream_id = secrets.token_hex(8)
+        kind = plan.kind
+        yield await log.publish({"type": "stream_start", "stream_id": stream_id, "kind": kind})
+        pieces: list[str] = []
+        try:
+            async for piece in stream_interview_response(_context(session), plan):
+                if not piece:
+                    continue
+                pieces.append(piece)
+                yield await log.publish(
+                    {
+                        "type": "stream_chunk",
+                        "stream_id": stream_id,
+                        "chunk_index": len(pieces) - 1,
+                        "content": piece,
+                    }
+                )
+                await lease.keep_alive()
+        except AIUnavailableError as exc:
+            logger.warning("interview %s: AI provider failed: %s", interview_id, exc)
+            yield await log.publish(
+                {
+                    "type": "error",
+                    "code": "AI_UNAVAILABLE",
+                    "content": AI_UNAVAILABLE_TEXT,
+                    "stream_id": stream_id,
+                }
+            )
+            return
+        text = "".join(pieces)
+        is_complete = kind == "closing"
+        seq = await log.next_seq()
+        row = await self._save_ai_turn(session, plan, answer, stream_id, text, seq)
+        if row is None:
+            return  # the interview ended meanwhile: the partial turn is dropped
+        if plan.question_index is not None:
+            session.question_index = plan.question_index
+            session.follow_up_used = plan.is_follow_up
+        session.greeted = True
+        session.closed = is_complete
+        session.history.append(history_entry(row))
+        await save_session(session)
+        yield await log.publish(
+            {
+                "type": "stream_end",
+                "stream_id": stream_id,
+                "kind": kind,
+                "content": text,
+                "question_number": session.total_questions
+                if is_complete
+                else session.question_number,
+                "total_questions": session.total_questions,
+                "time_remaining_min": session.time_remaining_min(),
+                "is_complete": is_complete,
+            },
+            seq=seq,
+        )
+        if is_complete and await self._complete(interview_id):
+            yield await log.publish({"type": "complete", "content": COMPLETE_TEXT})
+
+    async def _save_ai_turn(
+        self,
+        session: InterviewSession,
+        plan: TurnPlan,
+        answer: InterviewTranscript | None,
+        stream_id: str,
+        text: str,
+        seq: int,
+    ) -> InterviewTranscript | None:
+        async with session_factory()() as db:
+            interview = await db.get(Interview, session.interview_id)
+            if interview is None or interview.status != InterviewStatus.IN_PROGRESS:
+                return None
+            row = InterviewTranscript(
+                interview_id=session.interview_id,
+                seq=seq,
+                role=TranscriptRole.AI,
+                content=text,
+                stream_id=stream_id,
+                kind=plan.kind,
+                reply_to_id=answer.id if answer is not None else None,
+                question_index=plan.question_index,
+                is_follow_up=plan.is_follow_up,
+            )
+            db.add(row)
+            await db.commit()
+            await db.refresh(row)
+            return row
+
+
+async def run_to_end(events: AsyncIterator[Event]) -> list[Event]:
+    """Consume a turn's events (the turn runs whether or not anyone is listening)."""
+    return [event async for event in events]
+
+
+def cancel_quietly(task: asyncio.Task[Any] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()

@@ -1,0 +1,463 @@
+"""The per-interview ordered event log: `seq` allocation, local fan-out, cross-process relay.
+
+Each process keeps one `InterviewEventLog` per interview it touches. Events that belong to the
+conversation get a `seq` that strictly increases per interview across all processes: a
+producer takes a block of numbers from Redis (`INCRBY interview:seq:{id}`) when it starts
+producing, then numbers events without awaiting Redis. Live events reach this process's
+sockets at once, in process; once per event-loop tick every dirty log is flushed to Redis in
+one pipeline: the resume state (`interview:state:{id}`: last seq, pending AI text) and one
+PUBLISH of the batch for sockets on other processes. Nothing awaits Redis once per token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import redis.asyncio as redis_asyncio
+
+from app.core.config import get_settings
+from app.core.redis import get_redis
+
+logger = logging.getLogger("app.events")
+
+PROCESS_ID = uuid.uuid4().hex[:12]
+SEQ_BLOCK = 256
+RECENT_EVENTS = 2048  # per interview, for replay after a snapshot
+STATE_TTL_SEC = 2 * 60 * 60
+NO_SEQ_TYPES = frozenset({"ping", "pong", "error", "reconnected"})
+
+Event = dict[str, Any]
+
+
+def epoch_key(interview_id: int) -> str:
+    return f"interview:epoch:{interview_id}"
+
+
+def seq_key(interview_id: int) -> str:
+    return f"interview:seq:{interview_id}"
+
+
+def state_key(interview_id: int) -> str:
+    return f"interview:state:{interview_id}"
+
+
+def live_channel(interview_id: int) -> str:
+    return f"interview:live:{interview_id}"
+
+
+@dataclass
+class PendingStream:
+    """The AI turn being generated now: what a resuming client needs to continue it."""
+
+    stream_id: str
+    kind: str
+    pieces: list[str] = field(default_factory=list)
+    chunk_index: int = -1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stream_id": self.stream_id,
+            "kind": self.kind,
+            "content": "".join(self.pieces),
+            "chunk_index": self.chunk_index,
+        }
+
+
+class Subscriber:
+    """One socket's view of a log: a queue of events its writer drains."""
+
+    def __init__(self, interview_id: int) -> None:
+        self.interview_id = interview_id
+        self.events: deque[Event] = deque()
+        self.control: deque[Event] = deque()  # ping/pong/errors for this socket: sent first
+        self.wake = asyncio.Event()
+        self.last_seq: int | None = None  # events at or below it were covered by a snapshot
+        self.snapshot_due = False
+
+    def push(self, event: Event) -> None:
+        self.events.append(event)
+        self.wake.set()
+
+    def push_control(self, frame: Event) -> None:
+        self.control.append(frame)
+        self.wake.set()
+
+    def request_snapshot(self) -> None:
+        self.snapshot_due = True
+        self.wake.set()
+
+    def reset_to(self, last_seq: int, replay: list[Event]) -> None:
+        """After a snapshot up to `last_seq`: drop what it covered, replay what came after."""
+        self.events.clear()
+        self.last_seq = last_seq
+        self.events.extend(e for e in replay if e.get("seq", 0) > last_seq)
+        if self.events:
+            self.wake.set()
+
+    def drain(self) -> list[Event]:
+        """Events to send now, oldest first, without those the snapshot already covered."""
+        out: list[Event] = []
+        while self.events:
+            event = self.events.popleft()
+            seq = event.get("seq")
+            if seq is not None and self.last_seq is not None:
+                if seq <= self.last_seq:
+                    continue
+                self.last_seq = seq
+            out.append(event)
+        if not self.control and not self.snapshot_due:
+            self.wake.clear()
+        return out
+
+
+class InterviewEventLog:
+    """One interview's event log as seen by this process."""
+
+    def __init__(self, hub: EventHub, interview_id: int) -> None:
+        self.hub = hub
+        self.interview_id = interview_id
+        self.epoch: str | None = None
+        self.last_seq = 0
+        self.pending: PendingStream | None = None
+        self.pending_known = True  # False while following a stream whose start we missed
+        self.recent: deque[Event] = deque(maxlen=RECENT_EVENTS)
+        self.subscribers: set[Subscriber] = set()
+        self._next = 0
+        self._limit = -1  # the local block is [_next, _limit]
+        self._unflushed: list[Event] = []
+        self._state_dirty = False
+        self._lock = asyncio.Lock()
+
+    # -- producing ------------------------------------------------------------------------
+    async def begin(self, db_max_seq: int | None = None) -> str:
+        """Take a fresh block of seq numbers (call when this process starts producing)."""
+        async with self._lock:
+            epoch = await self.hub.ensure_epoch(self.interview_id, db_max_seq)
+            self.switch_epoch(epoch)
+            top = int(await get_redis().incrby(seq_key(self.interview_id), SEQ_BLOCK))
+            await get_redis().expire(seq_key(self.interview_id), STATE_TTL_SEC)
+            self._next, self._limit = top - SEQ_BLOCK + 1, top
+            return epoch
+
+    def switch_epoch(self, epoch: str) -> None:
+        """A new event log (Redis lost the old one): forget old seqs, re-sync every socket."""
+        if epoch == self.epoch:
+            return
+        had_epoch = self.epoch is not None
+        self.epoch = epoch
+        self.last_seq = 0
+        self.pending = None
+        self.pending_known = True
+        self.recent.clear()
+        self._limit = -1
+        if had_epoch:
+            for sub in self.subscribers:
+                sub.last_seq = 0
+                sub.request_snapshot()
+
+    async def _take_seq(self) -> int:
+        if self._next > self._limit:
+            await self.begin()
+        seq = self._next
+        self._next += 1
+        return seq
+
+    async def next_seq(self) -> int:
+        """Reserve the seq of a durable event before saving the row that carries it."""
+        return await self._take_seq()
+
+    async def publish(self, event: Event, *, seq: int | None = None) -> Event:
+        """Number (unless `seq` was reserved), deliver locally now, relay on the next tick."""
+        if event["type"] not in NO_SEQ_TYPES:
+            event["seq"] = seq if seq is not None else await self._take_seq()
+        self._apply(event)
+        self._unflushed.append(event)
+        self.hub.mark_dirty(self)
+        self._deliver(event)
+        return event
+
+    # -- following ------------------------------------------------------------------------
+    def _apply(self, event: Event) -> None:
+        """Track the resume state (last seq, pending stream) from an event of any origin."""
+        seq = event.get("seq")
+        if seq is not None and seq > self.last_seq:
+            self.last_seq = seq
+            self._state_dirty = True
+        if seq is not None:
+            self.recent.append(event)
+        kind = event["type"]
+        if kind == "stream_start":
+            self.pending = PendingStream(event["stream_id"], event["kind"])
+            self.pending_known = True
+        elif kind == "stream_chunk":
+            if self.pending and self.pending.stream_id == event["stream_id"]:
+                self.pending.pieces.append(event["content"])
+                self.pending.chunk_index = event["chunk_index"]
+            else:
+                self.pending_known = False
+        elif kind in ("stream_end", "ended", "complete") or (
+            kind == "error" and event.get("stream_id") is not None
+        ):
+            self.pending = None
+            self.pending_known = True
+        if kind.startswith("stream_") or kind in ("ended", "complete", "error"):
+            self._state_dirty = True
+
+    def _deliver(self, event: Event) -> None:
+        for sub in self.subscribers:
+            sub.push(event)
+
+    def receive_remote(self, epoch: str | None, events: list[Event]) -> None:
+        if epoch and epoch != self.epoch:
+            self.switch_epoch(epoch)
+        for event in events:
+            seq = event.get("seq")
+            if seq is not None and seq <= self.last_seq:
+                continue
+            self._apply(event)
+            self._deliver(event)
+        self._state_dirty = False  # the producer owns the shared state
+
+    def state_fields(self) -> dict[str, str]:
+        pending = self.pending.as_dict() if self.pending else None
+        return {
+            "last_seq": str(self.last_seq),
+            "epoch": self.epoch or "",
+            "pending": orjson.dumps(pending).decode(),
+        }
+
+    def take_unflushed(self) -> tuple[list[Event], dict[str, str] | None]:
+        events, self._unflushed = self._unflushed, []
+        state = self.state_fields() if self._state_dirty else None
+        self._state_dirty = False
+        return events, state
+
+
+class EventHub:
+    """Process-wide registry of event logs, the tick flusher and the pub/sub relay."""
+
+    def __init__(self) -> None:
+        self.logs: dict[int, InterviewEventLog] = {}
+        self._dirty: set[InterviewEventLog] = set()
+        self._flush_scheduled = False
+        self._flush_done = asyncio.Event()
+        self._flush_done.set()
+        self._flush_task: asyncio.Task[None] | None = None
+        self._pubsub: Any = None
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed: dict[int, asyncio.Event] = {}
+        self._listen_redis: redis_asyncio.Redis | None = None
+        # ws_connection_manager registers here: control messages (kick, cancel) for sockets
+        self.on_control: Callable[[int, dict[str, Any]], None] | None = None
+
+    def log(self, interview_id: int) -> InterviewEventLog:
+        log = self.logs.get(interview_id)
+        if log is None:
+            log = self.logs[interview_id] = InterviewEventLog(self, interview_id)
+        return log
+
+    # -- epochs ---------------------------------------------------------------------------
+    async def ensure_epoch(self, interview_id: int, db_max_seq: int | None = None) -> str:
+        """The log's epoch; a missing one starts a new epoch with seq above every saved seq."""
+        redis = get_redis()
+        epoch = await redis.get(epoch_key(interview_id))
+        if epoch:
+            return str(epoch)
+        if db_max_seq is None:
+            from app.services.interview_session import max_saved_seq
+
+            db_max_seq = await max_saved_seq(interview_id)
+        fresh = secrets.token_hex(8)
+        ttl = get_settings().SESSION_TTL_SEC
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.set(seq_key(interview_id), db_max_seq, nx=True, ex=ttl)
+            pipe.set(epoch_key(interview_id), fresh, nx=True, ex=ttl)
+            pipe.get(epoch_key(interview_id))
+            _, _, current = await pipe.execute()
+        if str(current) == fresh:
+            logger.info("interview %s: new event-log epoch", interview_id)
+        return str(current)
+
+    async def refresh_ttl(self, interview_id: int) -> None:
+        ttl = get_settings().SESSION_TTL_SEC
+        async with get_redis().pipeline(transaction=False) as pipe:
+            pipe.expire(epoch_key(interview_id), ttl)
+            pipe.expire(seq_key(interview_id), ttl)
+            await pipe.execute()
+
+    # -- flushing -------------------------------------------------------------------------
+    def mark_dirty(self, log: InterviewEventLog) -> None:
+        self._dirty.add(log)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._flush_done.clear()
+            asyncio.get_running_loop().call_soon(self._start_flush)
+
+    def _start_flush(self) -> None:
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.create_task(self._flush_loop(), name="event-flush")
+
+    async def _flush_loop(self) -> None:
+        while self._dirty:
+            batch, self._dirty = self._dirty, set()
+            self._flush_scheduled = False
+            try:
+                await self._flush(batch)
+            except (
+                Exception
+            ):  # a Redis hiccup must not kill the live relay; sockets here still get events
+                logger.exception("event-log flush failed for %d interviews", len(batch))
+        self._flush_scheduled = False
+        self._flush_done.set()
+
+    async def _flush(self, logs: set[InterviewEventLog]) -> None:
+        async with get_redis().pipeline(transaction=False) as pipe:
+            queued = False
+            for log in logs:
+                events, state = log.take_unflushed()
+                if state is not None:
+                    key = state_key(log.interview_id)
+                    pipe.hset(key, mapping=dict(state))  # type: ignore[arg-type]
+                    pipe.expire(key, STATE_TTL_SEC)
+                    queued = True
+                if events:
+                    payload = orjson.dumps(
+                        {"origin": PROCESS_ID, "epoch": log.epoch, "events": events}
+                    )
+                    pipe.publish(live_channel(log.interview_id), payload)
+                    queued = True
+            if queued:
+                await pipe.execute()
+
+    async def flushed(self) -> None:
+        """Wait until everything published so far has reached Redis."""
+        while not self._flush_done.is_set() or self._dirty:
+            await self._flush_done.wait()
+            await asyncio.sleep(0)
+
+    # -- following other processes ----------------------------------------------------------
+    async def start(self) -> None:
+        from app.core.redis import create_redis
+
+        self._listen_redis = create_redis(get_settings().REDIS_URL)
+        self._pubsub = self._listen_redis.pubsub(ignore_subscribe_messages=False)
+        await self._pubsub.subscribe("interview:live:__hub__")
+        self._listener = asyncio.create_task(self._listen(), name="event-listener")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+        if self._listen_redis is not None:
+            with contextlib.suppress(Exception):
+                await self._listen_redis.aclose()
+        await self.flushed()
+        self._listener = self._pubsub = self._listen_redis = None
+        self.logs.clear()
+        self._subscribed.clear()
+
+    async def follow(self, interview_id: int) -> None:
+        """Subscribe this process to an interview's live channel; returns once confirmed."""
+        ready = self._subscribed.get(interview_id)
+        if ready is None:
+            ready = self._subscribed[interview_id] = asyncio.Event()
+            if self._pubsub is None:
+                ready.set()
+            else:
+                await self._pubsub.subscribe(live_channel(interview_id))
+        await asyncio.wait_for(ready.wait(), timeout=5)
+
+    async def unfollow_if_idle(self, interview_id: int) -> None:
+        log = self.logs.get(interview_id)
+        if log is not None and log.subscribers:
+            return
+        if self._subscribed.pop(interview_id, None) is not None and self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.unsubscribe(live_channel(interview_id))
+
+    async def _listen(self) -> None:
+        assert self._pubsub is not None
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("event listener: pub/sub read failed")
+                await asyncio.sleep(0.5)
+                continue
+            if message is None:
+                continue
+            channel = str(message.get("channel", ""))
+            if not channel.startswith("interview:live:"):
+                continue
+            tail = channel.rsplit(":", 1)[-1]
+            if not tail.isdigit():
+                continue
+            interview_id = int(tail)
+            if message["type"] == "subscribe":
+                ready = self._subscribed.get(interview_id)
+                if ready is not None:
+                    ready.set()
+                continue
+            if message["type"] != "message":
+                continue
+            try:
+                batch = orjson.loads(message["data"])
+            except orjson.JSONDecodeError:
+                logger.warning("event listener: undecodable batch on %s", channel)
+                continue
+            if batch.get("origin") == PROCESS_ID:
+                continue
+            control = batch.get("control")
+            if control is not None:
+                if self.on_control is not None:
+                    self.on_control(interview_id, control)
+                continue
+            log = self.logs.get(interview_id)
+            if log is not None:
+                log.receive_remote(batch.get("epoch"), batch.get("events", []))
+
+    async def send_control(self, interview_id: int, control: dict[str, Any]) -> None:
+        """Tell the other processes something about an interview's sockets (kick, cancel)."""
+        payload = orjson.dumps({"origin": PROCESS_ID, "control": control})
+        await get_redis().publish(live_channel(interview_id), payload)
+
+    async def shared_state(
+        self, interview_id: int
+    ) -> tuple[int, dict[str, Any] | None, str | None]:
+        """(last_seq, pending stream, epoch) as last flushed to Redis by any process."""
+        raw = await get_redis().hgetall(state_key(interview_id))
+        if not raw:
+            return 0, None, None
+        pending = orjson.loads(raw.get("pending", "null"))
+        epoch = raw.get("epoch")
+        return int(raw.get("last_seq", 0)), pending, str(epoch) if epoch else None
+
+
+_hub: EventHub | None = None
+
+
+def get_hub() -> EventHub:
+    global _hub
+    if _hub is None:
+        _hub = EventHub()
+    return _hub
+
+
+def reset_hub() -> None:
+    global _hub
+    _hub = None

@@ -1,0 +1,185 @@
+"""The live interview session in Redis (`interview:session:{id}`, 2 h TTL).
+
+It caches what every turn needs (questions, position, follow-up use, history, timers, the
+context the AI is given). PostgreSQL stays the truth: when the key is gone (expiry, Redis
+restart, flush) the session is rebuilt from the saved rows, so losing Redis never loses an
+interview.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from app.core.config import get_settings
+from app.core.database import session_factory
+from app.core.redis import get_redis
+from app.models import (
+    Candidate,
+    Interview,
+    InterviewQuestion,
+    InterviewStatus,
+    InterviewTranscript,
+    Job,
+    TranscriptRole,
+    utcnow,
+)
+
+logger = logging.getLogger("app.session")
+
+
+def session_key(interview_id: int) -> str:
+    return f"interview:session:{interview_id}"
+
+
+def history_entry(row: InterviewTranscript) -> dict[str, Any]:
+    """A transcript row as PROTOCOL.md's conversation_history entry."""
+    entry: dict[str, Any] = {
+        "id": row.id,
+        "seq": row.seq,
+        "role": row.role.value,
+        "content": row.content,
+        "created_at": row.created_at.isoformat(),
+    }
+    if row.role == TranscriptRole.CANDIDATE:
+        entry["client_msg_id"] = row.client_msg_id
+    else:
+        entry["stream_id"] = row.stream_id
+    return entry
+
+
+@dataclass
+class InterviewSession:
+    interview_id: int
+    status: str
+    duration_min: int
+    started_at: str | None
+    questions: list[dict[str, Any]]  # [{id, order, text}]
+    question_index: int = 0  # the planned question being asked now (0-based)
+    follow_up_used: bool = False  # the current question already had its one follow-up
+    greeted: bool = False
+    closed: bool = False
+    candidate_name: str = ""
+    job_title: str = ""
+    job_description: str = ""
+    job_skills: list[str] = field(default_factory=list)
+    resume_text: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total_questions(self) -> int:
+        return len(self.questions)
+
+    def remaining_seconds(self, now: datetime | None = None) -> float:
+        if not self.started_at:
+            return float(self.duration_min * 60)
+        started = datetime.fromisoformat(self.started_at)
+        elapsed = ((now or utcnow()) - started).total_seconds()
+        return self.duration_min * 60 - elapsed
+
+    def time_remaining_min(self) -> int:
+        return max(0, math.ceil(self.remaining_seconds() / 60))
+
+    def time_is_up(self) -> bool:
+        return self.started_at is not None and self.remaining_seconds() <= 0
+
+    @property
+    def question_number(self) -> int:
+        return min(self.question_index + 1, max(self.total_questions, 1))
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> InterviewSession:
+        return cls(**orjson.loads(raw))
+
+
+async def max_saved_seq(interview_id: int) -> int:
+    async with session_factory()() as db:
+        result = await db.exec(
+            select(func.max(InterviewTranscript.seq)).where(
+                InterviewTranscript.interview_id == interview_id
+            )
+        )
+        value = result.one()
+    return int(value or 0)
+
+
+async def rebuild_session(interview_id: int) -> InterviewSession | None:
+    """Derive the session from PostgreSQL alone; None when the interview does not exist."""
+    async with session_factory()() as db:
+        interview = await db.get(Interview, interview_id)
+        if interview is None:
+            return None
+        job = await db.get(Job, interview.job_id)
+        candidate = await db.get(Candidate, interview.candidate_id)
+        questions = (
+            await db.exec(
+                select(InterviewQuestion)
+                .where(InterviewQuestion.interview_id == interview_id)
+                .order_by(col(InterviewQuestion.order))
+            )
+        ).all()
+        rows = (
+            await db.exec(
+                select(InterviewTranscript)
+                .where(InterviewTranscript.interview_id == interview_id)
+                .order_by(col(InterviewTranscript.seq))
+            )
+        ).all()
+    session = InterviewSession(
+        interview_id=interview_id,
+        status=interview.status.value,
+        duration_min=interview.duration_min,
+        started_at=interview.started_at.isoformat() if interview.started_at else None,
+        questions=[{"id": q.id, "order": q.order, "text": q.text} for q in questions],
+        candidate_name=candidate.full_name if candidate else "",
+        job_title=job.title if job else "",
+        job_description=job.description if job else "",
+        job_skills=list(job.skills) if job else [],
+        resume_text=candidate.resume_text if candidate else "",
+        history=[history_entry(r) for r in rows],
+    )
+    ai_rows = [r for r in rows if r.role == TranscriptRole.AI]
+    if ai_rows:
+        last = ai_rows[-1]
+        session.greeted = True
+        session.closed = last.kind == "closing"
+        session.question_index = last.question_index if last.question_index is not None else 0
+        session.follow_up_used = last.is_follow_up
+    return session
+
+
+async def load_session(interview_id: int, *, rebuild: bool = True) -> InterviewSession | None:
+    """The cached session, rebuilt from the database when Redis lost it."""
+    raw = await get_redis().get(session_key(interview_id))
+    if raw:
+        return InterviewSession.from_json(raw)
+    if not rebuild:
+        return None
+    session = await rebuild_session(interview_id)
+    if session is not None:
+        logger.info("interview %s: session rebuilt from the database", interview_id)
+        await save_session(session)
+    return session
+
+
+async def save_session(session: InterviewSession) -> None:
+    ttl = get_settings().SESSION_TTL_SEC
+    await get_redis().set(session_key(session.interview_id), session.to_json(), ex=ttl)
+
+
+async def drop_session(interview_id: int) -> None:
+    await get_redis().delete(session_key(interview_id))
+
+
+def is_open_status(status: str) -> bool:
+    return status in (InterviewStatus.SCHEDULED.value, InterviewStatus.IN_PROGRESS.value)

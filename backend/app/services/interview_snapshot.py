@@ -1,0 +1,61 @@
+"""The `reconnected` message: the whole durable state of an interview, consistent with the
+live events a socket gets after it (PROTOCOL.md, `reconnected`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+
+from app.core.database import session_factory
+from app.models import Interview, InterviewTranscript
+from app.services.interview_events import Subscriber, get_hub
+from app.services.interview_session import history_entry, load_session
+
+
+async def build_snapshot(interview_id: int, sub: Subscriber) -> dict[str, Any]:
+    """Compose `reconnected` and re-aim `sub` so it then gets exactly the events after it."""
+    hub = get_hub()
+    log = hub.log(interview_id)
+    epoch = await hub.ensure_epoch(interview_id)
+    log.switch_epoch(epoch)
+    shared_last, shared_pending, shared_epoch = await hub.shared_state(interview_id)
+    if shared_epoch != epoch:
+        shared_last, shared_pending = 0, None
+    # Synchronous from here to reset_to(): no event can slip between the two.
+    if log.pending_known and log.last_seq >= shared_last:
+        last_seq = log.last_seq
+        pending = log.pending.as_dict() if log.pending else None
+    else:
+        last_seq, pending = shared_last, shared_pending
+    sub.reset_to(last_seq, list(log.recent))
+    # Rows saved after that point are in history too; their live events follow and the
+    # client replaces by stream_id, so nothing shows twice.
+    session = await load_session(interview_id)
+    async with session_factory()() as db:
+        interview = await db.get(Interview, interview_id)
+        rows = (
+            await db.exec(
+                select(InterviewTranscript)
+                .where(InterviewTranscript.interview_id == interview_id)
+                .order_by(col(InterviewTranscript.seq))
+            )
+        ).all()
+    history = [history_entry(r) for r in rows]
+    if pending is not None and any(h.get("stream_id") == pending["stream_id"] for h in history):
+        pending = None
+    status = interview.status.value if interview else "cancelled"
+    question_index = session.question_index if session else 0
+    total = session.total_questions if session else 0
+    return {
+        "type": "reconnected",
+        "status": status,
+        "conversation_history": history,
+        "current_question": question_index,
+        "question_number": session.question_number if session else 0,
+        "total_questions": total,
+        "time_remaining_min": session.time_remaining_min() if session else 0,
+        "pending_stream": pending,
+        "last_seq": last_seq,
+        "epoch": epoch,
+    }

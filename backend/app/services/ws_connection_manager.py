@@ -1,0 +1,196 @@
+"""This process's interview sockets, and the rules that span processes.
+
+One live candidate socket per interview across all processes: the owner is the Redis key
+`interview:owner:{id}` (refreshed by the socket's heartbeat); a newer socket takes it and
+tells the others (locally at once, elsewhere over the interview's live channel) to close
+with 4009. AI turns run as tasks owned by the app, not by a socket: a dropped socket stops
+only its own writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from app.core.config import get_settings
+from app.core.redis import get_redis
+from app.services.interview_conductor_service import ConductorError
+from app.services.interview_events import Event, Subscriber, get_hub
+from app.services.lifecycle import spawn
+from app.services.ws_presence import owner_key
+
+logger = logging.getLogger("app.ws")
+
+CLOSE_REPLACED = 4009
+CLOSE_HEARTBEAT_TIMEOUT = 4008
+CLOSE_SERVICE_RESTART = 1012
+
+
+class Connection:
+    """One accepted socket: candidate (`observer=False`) or read-only observer."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        interview_id: int,
+        user_id: int,
+        *,
+        observer: bool,
+        voice: bool = False,
+        streaming: bool = True,
+    ) -> None:
+        self.id = secrets.token_hex(8)
+        self.websocket = websocket
+        self.interview_id = interview_id
+        self.user_id = user_id
+        self.observer = observer
+        self.voice = voice
+        self.streaming = streaming
+        self.sub = Subscriber(interview_id)
+        self.last_heard = time.monotonic()
+        self.close_code: int | None = None
+
+    def request_close(self, code: int) -> None:
+        """Ask the writer to close the socket (it owns every send)."""
+        if self.close_code is None:
+            self.close_code = code
+            self.sub.wake.set()
+
+    def send_error(self, code: str, content: str, **extra: Any) -> None:
+        self.sub.push_control({"type": "error", "code": code, "content": content, **extra})
+
+
+class ConnectionManager:
+    def __init__(self) -> None:
+        self.local: dict[int, set[Connection]] = {}
+        self.turns: dict[int, asyncio.Task[object]] = {}
+
+    # -- sockets --------------------------------------------------------------------------
+    async def register(self, conn: Connection) -> None:
+        hub = get_hub()
+        hub.on_control = self.on_control
+        self.local.setdefault(conn.interview_id, set()).add(conn)
+        hub.log(conn.interview_id).subscribers.add(conn.sub)
+        await hub.follow(conn.interview_id)
+        if not conn.observer:
+            await self.claim(conn)
+
+    async def claim(self, conn: Connection) -> None:
+        """Make `conn` the interview's candidate socket; every older one closes with 4009."""
+        await get_redis().set(owner_key(conn.interview_id), conn.id, ex=self.owner_ttl())
+        for other in self.local.get(conn.interview_id, set()):
+            if other is not conn and not other.observer:
+                other.request_close(CLOSE_REPLACED)
+        await get_hub().send_control(conn.interview_id, {"kick": conn.id})
+
+    async def refresh_owner(self, conn: Connection) -> None:
+        redis = get_redis()
+        key = owner_key(conn.interview_id)
+        if await redis.get(key) == conn.id:
+            await redis.expire(key, self.owner_ttl())
+
+    @staticmethod
+    def owner_ttl() -> int:
+        settings = get_settings()
+        return int(
+            max(settings.WS_HEARTBEAT_INTERVAL_SEC * 2, settings.WS_HEARTBEAT_TIMEOUT_SEC) + 5
+        )
+
+    async def unregister(self, conn: Connection) -> None:
+        conns = self.local.get(conn.interview_id)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self.local[conn.interview_id]
+        hub = get_hub()
+        log = hub.logs.get(conn.interview_id)
+        if log is not None:
+            log.subscribers.discard(conn.sub)
+        if not conn.observer:
+            redis = get_redis()
+            key = owner_key(conn.interview_id)
+            with contextlib.suppress(Exception):
+                if await redis.get(key) == conn.id:
+                    await redis.delete(key)
+        await hub.unfollow_if_idle(conn.interview_id)
+
+    def on_control(self, interview_id: int, control: dict[str, Any]) -> None:
+        """A message from another process about this interview's sockets."""
+        owner = control.get("kick")
+        if owner is not None:
+            for conn in self.local.get(interview_id, set()):
+                if not conn.observer and conn.id != owner:
+                    conn.request_close(CLOSE_REPLACED)
+        if control.get("cancel_turn"):
+            task = self.turns.get(interview_id)
+            if task is not None and not task.done():
+                task.cancel()
+
+    async def close_all(self, code: int = CLOSE_SERVICE_RESTART) -> None:
+        for conns in list(self.local.values()):
+            for conn in list(conns):
+                conn.request_close(code)
+
+    # -- turns ----------------------------------------------------------------------------
+    def turn_running(self, interview_id: int) -> bool:
+        task = self.turns.get(interview_id)
+        return task is not None and not task.done()
+
+    def start_turn(
+        self, interview_id: int, events: AsyncIterator[Event], origin: Connection | None
+    ) -> bool:
+        """Run a turn as an app-owned task; False when one is already running here."""
+        if self.turn_running(interview_id):
+            return False
+
+        async def _consume() -> None:
+            try:
+                async for _ in events:
+                    pass
+            except ConductorError as exc:
+                if origin is not None:
+                    origin.send_error(exc.code, exc.message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the detail stays in the log; the client gets a code only
+                logger.exception("interview %s: turn failed", interview_id)
+                if origin is not None:
+                    origin.send_error("INTERNAL_ERROR", "Something went wrong on our side.")
+            finally:
+                if self.turns.get(interview_id) is task:
+                    del self.turns[interview_id]
+
+        task = spawn(_consume(), name=f"turn-{interview_id}")
+        self.turns[interview_id] = task
+        return True
+
+    async def cancel_turn(self, interview_id: int) -> None:
+        """Stop the interview's running turn, here or on another process."""
+        task = self.turns.get(interview_id)
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await get_hub().send_control(interview_id, {"cancel_turn": True})
+
+
+_manager: ConnectionManager | None = None
+
+
+def get_manager() -> ConnectionManager:
+    global _manager
+    if _manager is None:
+        _manager = ConnectionManager()
+    return _manager
+
+
+def reset_manager() -> None:
+    global _manager
+    _manager = None
