@@ -226,3 +226,44 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield _apply
     monkeypatch.undo()
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+async def server(app: Any) -> AsyncIterator[str]:
+    """The app served by a real uvicorn on a free port (websockets-sansio, as in production).
+
+    It shares this process's database, Redis and event hub with the `app` fixture, whose
+    lifespan already set them up. Yields the base URL `http://127.0.0.1:PORT`.
+    """
+    import uvicorn
+
+    from app.main import create_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(), host="127.0.0.1", port=port, lifespan="off", ws="websockets-sansio",
+        log_level="info", access_log=True,
+    )
+    srv = uvicorn.Server(config)
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    await task
+
+
+@pytest.fixture
+def ws_url(server: str) -> Any:
+    """`ws_url(path, token)` → the ws:// URL of an API path on the test server."""
+
+    def _url(path: str, token: str | None = None, **query: str) -> str:
+        params = dict(query)
+        if token is not None:
+            params["token"] = token
+        qs = "&".join(f"{k}={v}" for k, v in params.items())
+        return f"{server.replace('http', 'ws', 1)}/api/v1{path}" + (f"?{qs}" if qs else "")
+
+    return _url
