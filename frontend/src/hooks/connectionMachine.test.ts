@@ -813,6 +813,57 @@ describe("rebuild from reconnected", () => {
     expect(s.lastSeq).toBe(12);
   });
 
+  it("turns saved after the snapshot point are in history and their live events follow: nothing shows twice", () => {
+    let s = run(reopen(inConversation()).state, { type: "send", content: "queued", clientMsgId: "c2" }).state;
+    const history = [
+      ...GREETING_HISTORY,
+      hist(2, 10, "candidate", "first", { client_msg_id: "c1" }),
+      hist(3, 14, "ai", "Reply to first.", { stream_id: "r1" }),
+    ];
+    let t = receive(s, reconnected({ conversation_history: history, last_seq: 9 }));
+    // c1's reply is already saved, so the queued answer can go at once
+    expect(sends(t.effects)).toEqual([{ type: "message", content: "queued", client_msg_id: "c2" }]);
+    s = t.state;
+    t = receive(
+      s,
+      { type: "thinking", seq: 10 },
+      { type: "stream_start", seq: 11, stream_id: "r1", kind: "response" },
+      { type: "stream_chunk", seq: 12, stream_id: "r1", chunk_index: 0, content: "Reply " },
+      { type: "stream_chunk", seq: 13, stream_id: "r1", chunk_index: 1, content: "to first." },
+    );
+    expect(t.state.messages.filter((m) => m.id === "r1")).toEqual([
+      expect.objectContaining({ content: "Reply to first.", streaming: false }),
+    ]);
+    expect(t.state.isThinking).toBe(false);
+    expect(t.state.streamingId).toBeNull();
+    t = receive(t.state, {
+      type: "stream_end",
+      seq: 14,
+      stream_id: "r1",
+      content: "Reply to first.",
+      question_number: 2,
+      total_questions: 3,
+      time_remaining_min: 20,
+      is_complete: false,
+    });
+    expect(t.state.messages.map((m) => m.id)).toEqual(["g", "c1", "r1", "c2"]);
+    // c1's replayed `thinking` did not confirm c2, and c2 is not sent twice
+    expect(t.state.outbox.map((e) => e.clientMsgId)).toEqual(["c2"]);
+    expect(sends(t.effects)).toEqual([]);
+    expect(receive(t.state, { type: "thinking", seq: 15 }).state.outbox).toEqual([]);
+  });
+
+  it("an answer saved after the snapshot point shows the thinking indicator and holds the outbox", () => {
+    let s = run(reopen(inConversation()).state, { type: "send", content: "queued", clientMsgId: "c2" }).state;
+    const t = receive(
+      s,
+      reconnected({ conversation_history: [...GREETING_HISTORY, hist(2, 10, "candidate", "first", { client_msg_id: "c1" })], last_seq: 9 }),
+    );
+    s = t.state;
+    expect(s.isThinking).toBe(true);
+    expect(sends(t.effects)).toEqual([]);
+  });
+
   it("reconnected with status completed finishes", () => {
     const s = receive(reopen(inConversation()).state, reconnected({ status: "completed", conversation_history: GREETING_HISTORY })).state;
     expect(s.status).toBe("finished");

@@ -473,7 +473,9 @@ function applyReconnected(tx: Tx, msg: ReconnectedEvent): void {
     else if (m.status === "failed") messages.push(m);
   }
   s.messages = messages;
-  s.isThinking = false;
+  // An answer saved after the snapshot point: its `thinking` and the reply's events follow.
+  const lastEntry = msg.conversation_history[msg.conversation_history.length - 1];
+  s.isThinking = !pending && lastEntry?.role === "candidate" && lastEntry.seq > msg.last_seq;
   if (s.retryableClientMsgId) {
     // The retry offer stands only while that answer is still the last word and no reply is coming.
     const last = history[history.length - 1];
@@ -533,6 +535,11 @@ function applyError(tx: Tx, msg: ErrorEvent): void {
   }
 }
 
+/** An AI turn already complete on screen (from history or its `stream_end`). */
+function isFinishedTurn(s: MachineState, streamId: string): boolean {
+  return s.messages.some((m) => m.id === streamId && m.role === "ai" && !m.streaming);
+}
+
 /** Events that belong to the conversation (they carry `seq`). */
 function handleConversationEvent(tx: Tx, msg: ServerMessage): void {
   const { s } = tx;
@@ -546,6 +553,8 @@ function handleConversationEvent(tx: Tx, msg: ServerMessage): void {
       s.isThinking = true;
       s.lastError = null;
       s.retryableClientMsgId = null;
+      // The live event of an answer already in the snapshot's history: nothing to confirm.
+      if (s.messages.some((m) => m.role === "candidate" && m.seq === msg.seq)) return;
       const entry = inFlight(s);
       if (entry) {
         s.outbox = s.outbox.filter((e) => e !== entry);
@@ -557,6 +566,7 @@ function handleConversationEvent(tx: Tx, msg: ServerMessage): void {
     }
     case "stream_start": {
       s.isThinking = false;
+      if (isFinishedTurn(s, msg.stream_id)) return; // replay of a turn the snapshot already holds
       s.streamingId = msg.stream_id;
       if (s.chunkIndex[msg.stream_id] === undefined) s.chunkIndex = { ...s.chunkIndex, [msg.stream_id]: -1 };
       upsertMessage(tx, msg.stream_id, (prev) => ({
@@ -572,7 +582,7 @@ function handleConversationEvent(tx: Tx, msg: ServerMessage): void {
     }
     case "stream_chunk": {
       const known = s.chunkIndex[msg.stream_id] ?? -1;
-      if (msg.chunk_index <= known) return;
+      if (msg.chunk_index <= known || isFinishedTurn(s, msg.stream_id)) return;
       s.chunkIndex = { ...s.chunkIndex, [msg.stream_id]: msg.chunk_index };
       s.isThinking = false;
       s.streamingId = msg.stream_id;
