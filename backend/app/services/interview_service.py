@@ -10,6 +10,8 @@ import redis.asyncio as redis_asyncio
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.ai.chains.question_chain import draft_questions
+from app.ai.errors import AIUnavailableError
 from app.core.config import Settings
 from app.models import (
     Candidate,
@@ -123,9 +125,6 @@ async def create_interview(
 
 
 async def _draft_questions(job: Job, count: int) -> list[str]:
-    from app.ai.chains.question_chain import draft_questions
-    from app.ai.errors import AIUnavailableError
-
     try:
         drafted = await draft_questions(job.title, job.description, list(job.skills), count)
     except AIUnavailableError as exc:

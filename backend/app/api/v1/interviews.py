@@ -17,6 +17,7 @@ from app.schemas.interview import (
     TranscriptTurnPublic,
 )
 from app.services import interview_service, recording_service
+from app.services.evaluation_service import queue_evaluation
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
 
@@ -116,8 +117,6 @@ async def rerun_evaluation(
     interview_id: int, _: StaffUser, session: SessionDep
 ) -> EvaluationPending:
     """Make the evaluation (again): it turns `pending`, then `done` or `failed`."""
-    from app.services.evaluation_service import queue_evaluation
-
     await interview_service.check_evaluable(session, interview_id)
     await queue_evaluation(interview_id)
     return EvaluationPending()
