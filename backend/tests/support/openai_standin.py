@@ -8,7 +8,9 @@ Serves `/v1/chat/completions` (plain and SSE-streamed), `/v1/audio/transcription
                      "token_delay": 0.0,                # seconds between streamed pieces
                      "fail_after": 3,                   # fail_mid_stream: pieces before dying
                      "status": 500,                     # fail: the HTTP status
-                     "times": null}                     # mode applies to this many requests, then "ok"
+                     "times": null,                     # mode holds this many requests, then "ok"
+                     "modes": []}                       # per-request modes such as ["ok", "fail"],
+                                                        # used up in order before "mode" applies
     POST /_reset
     GET  /_requests   -> every request body received since the last reset
 
@@ -35,6 +37,11 @@ DEFAULT_REPLY = (
     "Thank you, that is helpful context. Could you walk me through a specific example "
     "and the result it had?"
 )
+DEFAULT_QUESTIONS = (
+    "Tell me about a project you are proud of.",
+    "How do you approach debugging a production issue?",
+    "Describe how you work with teammates on a code review.",
+)
 
 
 @dataclass
@@ -45,9 +52,12 @@ class StandInState:
     fail_after: int = 3
     status: int = 500
     times: int | None = None
+    modes: list[str] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def take_mode(self) -> str:
+        if self.modes:
+            return self.modes.pop(0)
         mode = self.mode
         if self.times is not None:
             self.times -= 1
@@ -59,6 +69,10 @@ class StandInState:
 def _default_text(body: dict[str, Any]) -> str:
     messages = body.get("messages") or []
     joined = "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
+    lowered = joined.lower()
+    # A question-drafting prompt (JSON mode or not) gets questions; an evaluation names its ids.
+    if "interview questions" in lowered and "json" in lowered and "question_id" not in joined:
+        return json.dumps({"questions": list(DEFAULT_QUESTIONS)})
     wants_json = (body.get("response_format") or {}).get("type") == "json_object" or (
         "json" in joined.lower() and "question_id" in joined
     )
@@ -74,16 +88,6 @@ def _default_text(body: dict[str, Any]) -> str:
                 "recommendation": "hire",
                 "summary": "Solid answers with concrete examples.",
                 "question_scores": scores,
-            }
-        )
-    if "interview questions" in joined.lower() and "json" in joined.lower():
-        return json.dumps(
-            {
-                "questions": [
-                    "Tell me about a project you are proud of.",
-                    "How do you approach debugging a production issue?",
-                    "Describe how you work with teammates on a code review.",
-                ]
             }
         )
     return DEFAULT_REPLY
@@ -105,14 +109,23 @@ def build_app(state: StandInState) -> Any:
 
     async def control(request: Request) -> JSONResponse:
         data = await request.json()
-        for key in ("mode", "replies", "token_delay", "fail_after", "status", "times"):
+        for key in ("mode", "replies", "token_delay", "fail_after", "status", "times", "modes"):
             if key in data:
                 setattr(state, key, data[key])
         return JSONResponse({"ok": True})
 
     async def reset(_: Request) -> JSONResponse:
         fresh = StandInState(token_delay=state_default_delay[0])
-        for key in ("mode", "replies", "token_delay", "fail_after", "status", "times", "requests"):
+        for key in (
+            "mode",
+            "replies",
+            "token_delay",
+            "fail_after",
+            "status",
+            "times",
+            "modes",
+            "requests",
+        ):
             setattr(state, key, getattr(fresh, key))
         return JSONResponse({"ok": True})
 
@@ -138,7 +151,7 @@ def build_app(state: StandInState) -> Any:
             await asyncio.sleep(3600)
         text = state.replies.pop(0) if state.replies else _default_text(body)
         if mode == "malformed":
-            text = "Sure! Here you go:\n```json\n{\"overall_score\": \"lots\", oops\n```"
+            text = 'Sure! Here you go:\n```json\n{"overall_score": "lots", oops\n```'
         created = int(time.time())
         if not body.get("stream"):
             return JSONResponse(
@@ -238,7 +251,7 @@ class StandInHandle:
 
     def _post(self, path: str, data: dict[str, Any]) -> None:
         root = self.base_url.removesuffix("/v1")
-        req = urllib.request.Request(
+        req = urllib.request.Request(  # noqa: S310 (loopback only)
             root + path,
             data=json.dumps(data).encode(),
             headers={"Content-Type": "application/json"},
@@ -273,8 +286,15 @@ def start_standin_process(token_delay: float = 0.0) -> StandInHandle:
         port = sock.getsockname()[1]
     backend = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.openai_standin", "--port", str(port),
-         "--token-delay", str(token_delay)],
+        [
+            sys.executable,
+            "-m",
+            "tests.support.openai_standin",
+            "--port",
+            str(port),
+            "--token-delay",
+            str(token_delay),
+        ],
         cwd=backend,
         env={**os.environ, "PYTHONPATH": str(backend)},
     )

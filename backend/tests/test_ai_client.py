@@ -1,0 +1,144 @@
+"""app.ai.openai_client through the real openai SDK against the stand-in server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.ai.errors import AIUnavailableError
+from app.ai.openai_client import (
+    LOCAL_SERVER_API_KEY,
+    chat_completion,
+    chat_completion_stream,
+    get_openai_client,
+)
+
+MESSAGES = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "Say something."},
+]
+REPLY = "The quick brown fox jumps over the lazy dog. Does it?"
+
+
+async def collect(stream) -> list[str]:
+    return [piece async for piece in stream]
+
+
+async def test_plain_completion_returns_the_reply_and_sends_the_model(standin, settings_env):
+    settings_env(LLM_MODEL="standin-model-x")
+    standin.control(replies=[REPLY])
+    text = await chat_completion(MESSAGES, temperature=0.3, max_tokens=77)
+    assert text == REPLY
+    [request] = standin.requests()
+    body = request["body"]
+    assert body["model"] == "standin-model-x"
+    assert body["messages"] == MESSAGES
+    assert body["temperature"] == 0.3
+    assert body["max_tokens"] == 77
+    assert "response_format" not in body
+    assert not body.get("stream")
+
+
+async def test_json_mode_asks_for_a_json_object(standin):
+    standin.control(replies=['{"ok": true}'])
+    assert await chat_completion(MESSAGES, json_mode=True) == '{"ok": true}'
+    assert standin.requests()[0]["body"]["response_format"] == {"type": "json_object"}
+
+
+async def test_stream_yields_several_pieces_that_join_to_the_reply(standin):
+    standin.control(replies=[REPLY])
+    pieces = await collect(chat_completion_stream(MESSAGES))
+    assert len(pieces) == len(REPLY.split())
+    assert all(pieces)
+    assert "".join(pieces) == REPLY
+    assert standin.requests()[0]["body"]["stream"] is True
+
+
+async def test_stream_pieces_arrive_as_the_model_produces_them(standin):
+    standin.control(replies=["one two three four five six"], token_delay=0.1)
+    start = time.monotonic()
+    arrivals = [time.monotonic() - start async for _ in chat_completion_stream(MESSAGES)]
+    assert len(arrivals) == 6
+    assert arrivals[0] < 0.35  # the first word is not held back until the end
+    assert arrivals[-1] - arrivals[0] >= 0.4
+
+
+@pytest.mark.parametrize("status", [500, 429, 401])
+async def test_provider_error_becomes_ai_unavailable(standin, status):
+    standin.control(mode="fail", status=status)
+    with pytest.raises(AIUnavailableError):
+        await chat_completion(MESSAGES)
+    standin.control(mode="fail", status=status)
+    with pytest.raises(AIUnavailableError):
+        await collect(chat_completion_stream(MESSAGES))
+
+
+async def test_a_stalled_provider_times_out_as_ai_unavailable(standin, settings_env):
+    settings_env(AI_TIMEOUT_SEC="0.5")
+    standin.control(mode="stall")
+    start = time.monotonic()
+    with pytest.raises(AIUnavailableError):
+        await chat_completion(MESSAGES)
+    assert time.monotonic() - start < 3
+    standin.control(mode="stall")
+    start = time.monotonic()
+    with pytest.raises(AIUnavailableError):
+        await collect(chat_completion_stream(MESSAGES))
+    assert time.monotonic() - start < 3
+
+
+async def test_a_stream_that_stalls_midway_times_out(standin, settings_env):
+    settings_env(AI_TIMEOUT_SEC="0.5")
+    standin.control(replies=["alpha beta gamma"], token_delay=2.0)
+    start = time.monotonic()
+    with pytest.raises(AIUnavailableError):
+        await collect(chat_completion_stream(MESSAGES))
+    assert time.monotonic() - start < 3
+
+
+async def test_a_stream_that_dies_midway_raises_after_the_pieces_so_far(standin):
+    standin.control(mode="fail_mid_stream", fail_after=3, replies=[REPLY])
+    received: list[str] = []
+    with pytest.raises(AIUnavailableError):
+        async for piece in chat_completion_stream(MESSAGES):
+            received.append(piece)
+    assert "".join(received) == "The quick brown "
+
+
+async def test_an_empty_reply_is_unavailable(standin):
+    standin.control(replies=["", "   "])
+    with pytest.raises(AIUnavailableError):
+        await chat_completion(MESSAGES)
+    with pytest.raises(AIUnavailableError):
+        await collect(chat_completion_stream(MESSAGES))
+
+
+async def test_retries_follow_ai_max_retries(standin, settings_env):
+    settings_env(AI_MAX_RETRIES="1")
+    standin.control(mode="fail", status=500, times=1)
+    assert await chat_completion(MESSAGES)  # the SDK retried once and got the default reply
+    assert len(standin.requests()) == 2
+
+
+async def test_client_is_cached_per_configuration(settings_env):
+    first = get_openai_client()
+    assert get_openai_client() is first
+    settings_env(AI_TIMEOUT_SEC="1.5")
+    second = get_openai_client()
+    assert second is not first
+    assert second.timeout == 1.5
+
+
+async def test_a_local_server_needs_no_api_key(standin, settings_env):
+    settings_env(OPENAI_API_KEY=None)
+    client = get_openai_client()
+    assert client.api_key == LOCAL_SERVER_API_KEY
+    standin.control(replies=["local reply"])
+    assert await chat_completion(MESSAGES) == "local reply"
+
+
+async def test_no_provider_configured_is_unavailable(settings_env):
+    settings_env(OPENAI_API_KEY=None, OPENAI_BASE_URL=None)
+    with pytest.raises(AIUnavailableError):
+        await chat_completion(MESSAGES)
