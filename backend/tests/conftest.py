@@ -181,7 +181,10 @@ async def _clean_state(app: Any) -> AsyncIterator[None]:
     from app.core.redis import get_redis
     from app.services import lifecycle
 
+    from app.services.interview_events import get_hub
+
     await lifecycle.drain()
+    await get_hub().forget_all()
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     async with get_engine().begin() as conn:
         if MODE == "real":

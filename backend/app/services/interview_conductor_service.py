@@ -184,6 +184,7 @@ class InterviewConductorService:
             interview = await db.get(Interview, interview_id)
             if interview is None:
                 raise InterviewNotFoundError("Interview not found")
+            was_running = interview.status == InterviewStatus.IN_PROGRESS
             if interview.status == InterviewStatus.SCHEDULED:
                 await db.exec(
                     update(Interview)
@@ -194,7 +195,6 @@ class InterviewConductorService:
                 await db.commit()
             elif interview.status != InterviewStatus.IN_PROGRESS:
                 raise InvalidStateError(f"Interview is {interview.status.value}")
-            was_running = interview.status == InterviewStatus.IN_PROGRESS
         session = await self._fresh_session(interview_id)
         return StartOutcome(was_running=was_running, greeting_due=not session.greeted)
 
@@ -414,6 +414,29 @@ class InterviewConductorService:
                 return await self._retry_or_skip(db, existing)
             await db.refresh(row)
             return row, True
+
+    @staticmethod
+    async def already_answered(interview_id: int, client_msg_id: str) -> bool:
+        """True when the answer `client_msg_id` and its AI turn are both saved: a repeat of
+        it changes nothing (checked before a turn starts, so it is silent also meanwhile)."""
+        async with session_factory()() as db:
+            answer_id = (
+                await db.exec(
+                    select(InterviewTranscript.id)
+                    .where(InterviewTranscript.interview_id == interview_id)
+                    .where(InterviewTranscript.client_msg_id == client_msg_id)
+                )
+            ).first()
+            if answer_id is None:
+                return False
+            replied = (
+                await db.exec(
+                    select(InterviewTranscript.id).where(
+                        InterviewTranscript.reply_to_id == answer_id
+                    )
+                )
+            ).first()
+            return replied is not None
 
     @staticmethod
     async def _retry_or_skip(

@@ -51,7 +51,15 @@ def state_key(interview_id: int) -> str:
 
 
 def live_channel(interview_id: int) -> str:
-    return f"interview:live:{interview_id}"
+    """Pub/sub channels ignore Redis database numbers: the number is part of the name, so
+    deployments (or test runs) sharing one Redis server on different databases never mix."""
+    return f"interview:live:{_redis_db()}:{interview_id}"
+
+
+def _redis_db() -> int:
+    kwargs = getattr(get_redis(), "connection_pool", None)
+    db = kwargs.connection_kwargs.get("db", 0) if kwargs is not None else 0
+    return int(db or 0)
 
 
 @dataclass
@@ -350,7 +358,7 @@ class EventHub:
 
         self._listen_redis = create_redis(get_settings().REDIS_URL)
         self._pubsub = self._listen_redis.pubsub(ignore_subscribe_messages=False)
-        await self._pubsub.subscribe("interview:live:__hub__")
+        await self._pubsub.subscribe(f"interview:live:{_redis_db()}:hub")
         self._listener = asyncio.create_task(self._listen(), name="event-listener")
 
     async def stop(self) -> None:
@@ -368,6 +376,14 @@ class EventHub:
         self._listener = self._pubsub = self._listen_redis = None
         self.logs.clear()
         self._subscribed.clear()
+
+    async def forget_all(self) -> None:
+        """Drop every log and live subscription (tests: a fresh process between tests)."""
+        await self.flushed()
+        for interview_id in list(self._subscribed):
+            self.logs.pop(interview_id, None)
+            await self.unfollow_if_idle(interview_id)
+        self.logs.clear()
 
     async def follow(self, interview_id: int) -> None:
         """Subscribe this process to an interview's live channel; returns once confirmed."""

@@ -19,6 +19,7 @@ async def build_snapshot(interview_id: int, sub: Subscriber) -> dict[str, Any]:
     log = hub.log(interview_id)
     epoch = await hub.ensure_epoch(interview_id)
     log.switch_epoch(epoch)
+    sub.snapshot_due = False  # this snapshot is the one an epoch switch would ask for
     shared_last, shared_pending, shared_epoch = await hub.shared_state(interview_id)
     if shared_epoch != epoch:
         shared_last, shared_pending = 0, None
