@@ -117,7 +117,7 @@ async def test_start_on_a_running_interview_answers_like_reconnect(db, ws_url):
 
 
 async def test_reconnect_on_the_same_socket_mid_stream_never_doubles(db, ws_url, standin):
-    setup, url, ws, _ = await started(db, ws_url)
+    _setup, _url, ws, _ = await started(db, ws_url)
     standin.control(replies=[LONG_REPLY], token_delay=0.03)
     await ws.send({"type": "message", "content": ANSWER, "client_msg_id": "c1"})
     await ws.recv_until("stream_chunk")
