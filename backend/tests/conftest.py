@@ -25,6 +25,11 @@ TMP = Path(tempfile.mkdtemp(prefix="hireez-test-"))
 TEST_SECRET = "test-secret-" + secrets.token_hex(24)
 
 _pg_db_name: str | None = None
+REDIS_CLAIM_KEY = "hireez:test:claim"
+
+# Two app processes sharing PostgreSQL and Redis: only the real-services run has them.
+if MODE != "real":
+    collect_ignore_glob = ["test_ws_multiprocess.py"]
 
 
 def _fail_or_skip(reason: str) -> None:
@@ -39,7 +44,7 @@ def _pick_redis_db() -> int:
     for db in range(1, 16):
         client = redis.Redis.from_url(f"{REDIS_BASE}/{db}")
         try:
-            if client.dbsize() == 0 and client.set("hireez:test:claim", "1", nx=True, ex=3600):
+            if client.dbsize() == 0 and client.set(REDIS_CLAIM_KEY, "1", nx=True, ex=3600):
                 return db
         finally:
             client.close()
@@ -192,7 +197,16 @@ async def _clean_state(app: Any) -> AsyncIterator[None]:
         else:
             for name in tables:
                 await conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 (table names)
-    await get_redis().flushdb()
+    await flush_redis(get_redis())
+
+
+async def flush_redis(redis: Any) -> None:
+    """FLUSHDB, keeping this run's claim on its DB number in the same transaction: an empty
+    DB would look free to a real run starting beside this one (see _pick_redis_db)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.flushdb()
+        pipe.set(REDIS_CLAIM_KEY, "1", ex=3600)
+        await pipe.execute()
 
 
 @pytest.fixture

@@ -58,6 +58,7 @@ CLOSE_ACCESS_DENIED = 4004
 CANDIDATE_SOCKET_ROLES = (Role.SUPER_ADMIN, Role.HR_MANAGER)
 OBSERVER_ROLES = (Role.SUPER_ADMIN, Role.HR_MANAGER, Role.INTERVIEWER)
 FINISHED = (InterviewStatus.COMPLETED, InterviewStatus.CANCELLED, InterviewStatus.EXPIRED)
+INTERNAL_ERROR_TEXT = "Something went wrong on our side."
 
 
 @router.websocket("/ws/interview/{interview_id}")
@@ -172,21 +173,30 @@ async def read_loop(conn: Connection) -> None:
                 continue
             await on_audio(conn, data)
             continue
-        if len(text.encode()) > settings.WS_MAX_MESSAGE_BYTES and '"audio"' not in text[:64]:
-            conn.send_error(
-                "INVALID_MESSAGE",
-                f"Message too large (limit {settings.WS_MAX_MESSAGE_BYTES} bytes)",
-            )
+        # Only an audio frame on the voice socket may be larger (up to WS_MAX_AUDIO_BYTES).
+        oversize = len(text.encode()) > settings.WS_MAX_MESSAGE_BYTES
+        if oversize and not (conn.voice and '"audio"' in text[:64]):
+            conn.send_error("INVALID_MESSAGE", too_large_text(settings.WS_MAX_MESSAGE_BYTES))
             continue
         try:
             msg = parse_client_message(text)
         except InvalidMessage as exc:
             conn.send_error("INVALID_MESSAGE", str(exc))
             continue
+        if oversize and not isinstance(msg, AudioMsg):
+            conn.send_error("INVALID_MESSAGE", too_large_text(settings.WS_MAX_MESSAGE_BYTES))
+            continue
         try:
             await dispatch(conn, msg)
         except ConductorError as exc:
             conn.send_error(exc.code, exc.message)
+        except Exception:  # the detail stays in the log; the socket stays open
+            logger.exception("interview %s: %s failed", conn.interview_id, msg.type)
+            conn.send_error("INTERNAL_ERROR", INTERNAL_ERROR_TEXT)
+
+
+def too_large_text(limit: int) -> str:
+    return f"Message too large (limit {limit} bytes)"
 
 
 async def dispatch(conn: Connection, msg: Any) -> None:
@@ -214,6 +224,10 @@ async def dispatch(conn: Connection, msg: Any) -> None:
     elif isinstance(msg, MessageMsg):
         if not await within_rate_limit(conn):
             return
+        if msg.client_msg_id and await conductor.already_answered(
+            conn.interview_id, msg.client_msg_id
+        ):
+            return  # a repeat of an answered message: no reply (not even an error)
         if manager.turn_running(conn.interview_id):
             conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
             return
@@ -318,7 +332,13 @@ async def write_loop(conn: Connection) -> None:
             await send(sub.control.popleft())
         if sub.snapshot_due:
             sub.snapshot_due = False
-            await send(await build_snapshot(conn.interview_id, sub))
+            try:
+                snapshot = await build_snapshot(conn.interview_id, sub)
+            except Exception:  # the detail stays in the log; the socket stays open
+                logger.exception("interview %s: snapshot failed", conn.interview_id)
+                snapshot = {"type": "error", "code": "INTERNAL_ERROR"}
+                snapshot["content"] = INTERNAL_ERROR_TEXT
+            await send(snapshot)
         for event in coalesce(sub.drain()):
             while sub.control:
                 await send(sub.control.popleft())
@@ -350,8 +370,11 @@ async def heartbeat_loop(conn: Connection) -> None:
             next_ping = now + interval
             conn.sub.push_control({"type": "ping"})
             if not conn.observer:
-                await manager.refresh_owner(conn)
-                await close_if_time_is_up(conn)
+                try:
+                    await manager.refresh_owner(conn)
+                    await close_if_time_is_up(conn)
+                except Exception:  # a Redis hiccup must not end the heartbeat (or the socket)
+                    logger.exception("interview %s: heartbeat check failed", conn.interview_id)
 
 
 async def close_if_time_is_up(conn: Connection) -> None:
