@@ -31,6 +31,7 @@ logger = logging.getLogger("app.ws")
 CLOSE_REPLACED = 4009
 CLOSE_HEARTBEAT_TIMEOUT = 4008
 CLOSE_SERVICE_RESTART = 1012
+CLOSE_INVALID_STATE = 4003
 
 
 class Connection:
@@ -132,6 +133,20 @@ class ConnectionManager:
             task = self.turns.get(interview_id)
             if task is not None and not task.done():
                 task.cancel()
+        close = control.get("close")
+        if close is not None:
+            self._close_local(interview_id, int(close["code"]), str(close["reason"]))
+
+    def _close_local(self, interview_id: int, code: int, reason: str) -> None:
+        for conn in self.local.get(interview_id, set()):
+            conn.send_error("INTERVIEW_INVALID_STATE", reason)
+            conn.request_close(code)
+
+    async def shut_interview(self, interview_id: int, code: int, reason: str) -> None:
+        """The interview can no longer run (cancelled): stop its turn, close its sockets."""
+        await self.cancel_turn(interview_id)
+        self._close_local(interview_id, code, reason)
+        await get_hub().send_control(interview_id, {"close": {"code": code, "reason": reason}})
 
     async def close_all(self, code: int = CLOSE_SERVICE_RESTART) -> None:
         for conns in list(self.local.values()):

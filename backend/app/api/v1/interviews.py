@@ -18,6 +18,8 @@ from app.schemas.interview import (
 )
 from app.services import interview_service, recording_service
 from app.services.evaluation_service import queue_evaluation
+from app.services.interview_session import drop_session
+from app.services.ws_connection_manager import CLOSE_INVALID_STATE, get_manager
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
 
@@ -79,6 +81,10 @@ async def cancel_interview(
 ) -> InterviewPublic:
     interview = await interview_service.cancel(session, interview_id)
     await session.commit()
+    await drop_session(interview_id)
+    await get_manager().shut_interview(
+        interview_id, CLOSE_INVALID_STATE, "The interview was cancelled"
+    )
     return (await interview_service.to_public(session, redis, [interview], actor))[0]
 
 
