@@ -29,7 +29,8 @@ REDIS_CLAIM_KEY = "hireez:test:claim"
 
 # Two app processes sharing PostgreSQL and Redis: only the real-services run has them.
 if MODE != "real":
-    collect_ignore_glob = ["test_ws_multiprocess.py"]
+    # these need servers shared between processes: PostgreSQL + Redis (the `real` run)
+    collect_ignore_glob = ["test_ws_multiprocess.py", "test_celery_worker.py"]
 
 
 def _fail_or_skip(reason: str) -> None:
@@ -102,6 +103,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["OPENAI_BASE_URL"] = standin.base_url
     os.environ["OPENAI_API_KEY"] = "sk-test-standin"
     os.environ["AI_MAX_RETRIES"] = "0"
+    # evaluations run in-process unless a test asks for Celery (test_celery_worker.py)
+    os.environ["EVALUATION_BACKEND"] = "inprocess"
     os.environ["AI_TIMEOUT_SEC"] = "5"
 
     from app.core.config import get_settings

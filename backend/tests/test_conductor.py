@@ -1,0 +1,196 @@
+"""InterviewConductorService without a socket: turns, persistence, rules, session rebuild."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from app.ai.errors import AIUnavailableError
+from app.core.database import session_factory
+from app.core.redis import get_redis
+from app.models import (
+    Evaluation,
+    Interview,
+    InterviewAnswer,
+    InterviewStatus,
+    InterviewTranscript,
+    TranscriptRole,
+)
+from app.services import lifecycle
+from app.services.interview_conductor_service import (
+    InterviewConductorService,
+    InvalidStateError,
+    TurnInProgressError,
+    TurnLease,
+    plan_reply,
+)
+from app.services.interview_session import (
+    InterviewSession,
+    load_session,
+    rebuild_session,
+    session_key,
+)
+from tests.support.factories import make_interview
+
+ANSWER = "I designed a payments ledger in Python with PostgreSQL and Redis for three years"
+
+
+async def rows_of(interview_id: int) -> list[InterviewTranscript]:
+    async with session_factory()() as db:
+        result = await db.exec(
+            select(InterviewTranscript)
+            .where(InterviewTranscript.interview_id == interview_id)
+            .order_by(col(InterviewTranscript.seq))
+        )
+        return list(result.all())
+
+
+async def started(db, **kw):
+    setup = await make_interview(db, **kw)
+    conductor = InterviewConductorService()
+    outcome = await conductor.start_interview(setup.interview.id)
+    assert outcome.greeting_due and not outcome.was_running
+    greeting = [e async for e in conductor.stream_greeting(setup.interview.id)]
+    return setup, conductor, greeting
+
+
+async def test_stream_process_message_yields_chunks_then_stream_end_and_saves_once(db):
+    setup, conductor, greeting = await started(db)
+    iid = setup.interview.id
+    assert next(e["type"] for e in greeting) == "stream_start"
+    events = [e async for e in conductor.stream_process_message(iid, ANSWER, "c1")]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "thinking" and kinds[1] == "stream_start" and kinds[-1] == "stream_end"
+    assert set(kinds[2:-1]) == {"stream_chunk"}
+    end = events[-1]
+    assert end["content"] == "".join(e["content"] for e in events if e["type"] == "stream_chunk")
+    assert end["question_number"] == 2 and end["total_questions"] == 3
+    assert end["is_complete"] is False and end["time_remaining_min"] == 30
+    seqs = [e["seq"] for e in greeting + events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    rows = await rows_of(iid)
+    ai = [r for r in rows if r.role == TranscriptRole.AI]
+    assert len(ai) == 2 and ai[-1].content == end["content"] and ai[-1].seq == end["seq"]
+    assert ai[-1].stream_id == end["stream_id"] and ai[-1].reply_to_id == rows[1].id
+    async with session_factory()() as s:
+        answers = (await s.exec(select(InterviewAnswer))).all()
+    assert [(a.question_id, a.content) for a in answers] == [(setup.questions[0].id, ANSWER)]
+    session = await load_session(iid)
+    assert session is not None and session.question_index == 1
+
+
+async def test_process_message_returns_the_finished_turn(db):
+    setup, conductor, _ = await started(db)
+    end = await conductor.process_message(setup.interview.id, ANSWER, "c1")
+    assert end is not None and end["type"] == "stream_end" and end["question_number"] == 2
+    assert await conductor.process_message(setup.interview.id, ANSWER, "c1") is None
+
+
+async def test_provider_failure_keeps_the_answer_and_a_retry_does_not_save_it_twice(db, standin):
+    setup, conductor, _ = await started(db)
+    iid = setup.interview.id
+    standin.control(mode="fail", times=1)
+    with pytest.raises(AIUnavailableError):
+        await conductor.process_message(iid, ANSWER, "c1")
+    rows = await rows_of(iid)
+    assert [r.role for r in rows] == [TranscriptRole.AI, TranscriptRole.CANDIDATE]
+    end = await conductor.process_message(iid, ANSWER, "c1")
+    assert end is not None
+    rows = await rows_of(iid)
+    assert [r.role for r in rows] == [
+        TranscriptRole.AI,
+        TranscriptRole.CANDIDATE,
+        TranscriptRole.AI,
+    ]
+    assert rows[2].reply_to_id == rows[1].id
+
+
+async def test_the_session_rebuilds_itself_from_the_database(db):
+    setup, conductor, _ = await started(db)
+    iid = setup.interview.id
+    await conductor.process_message(iid, "Yes.", "short")  # follow-up on question 1
+    before = await load_session(iid)
+    assert before is not None and before.follow_up_used and before.question_index == 0
+    await get_redis().delete(session_key(iid))
+    rebuilt = await load_session(iid)
+    assert rebuilt is not None
+    assert rebuilt == before
+    assert await get_redis().exists(session_key(iid))  # and it is cached again
+    end = await conductor.process_message(iid, "Still short.", "short-2")
+    assert end is not None and end["question_number"] == 2  # no second follow-up
+
+
+async def test_turn_rules(db):
+    setup = await make_interview(db)
+    session = await rebuild_session(setup.interview.id)
+    assert isinstance(session, InterviewSession)
+    session.started_at = "2026-01-01T00:00:00+00:00"
+    session.duration_min = 10**6
+    plan = plan_reply(session, "short answer", 6)
+    assert plan.is_follow_up and plan.question_index == 0
+    session.follow_up_used = True
+    plan = plan_reply(session, "short answer", 6)
+    assert not plan.is_follow_up and plan.question_index == 1
+    plan = plan_reply(session, ANSWER, 6)
+    assert plan.question_index == 1 and not plan.is_follow_up
+    session.question_index, session.follow_up_used = 2, False
+    assert plan_reply(session, ANSWER, 6).kind == "closing"
+    session.duration_min = 1  # long past
+    plan = plan_reply(session, ANSWER, 6)
+    assert plan.kind == "closing" and plan.closing_reason == "time_up"
+
+
+async def test_time_up_closes_and_completes(db):
+    setup, conductor, _ = await started(db)
+    iid = setup.interview.id
+    async with session_factory()() as s:
+        interview = await s.get(Interview, iid)
+        assert interview is not None and interview.started_at is not None
+        interview.started_at = interview.started_at - timedelta(minutes=31)
+        s.add(interview)
+        await s.commit()
+    await get_redis().delete(session_key(iid))
+    events = [e async for e in conductor.stream_process_message(iid, ANSWER, "c1")]
+    assert [e["type"] for e in events][-2:] == ["stream_end", "complete"]
+    assert events[-2]["is_complete"] is True and events[-2]["time_remaining_min"] == 0
+    async with session_factory()() as s:
+        interview = await s.get(Interview, iid)
+        assert interview is not None and interview.status == InterviewStatus.COMPLETED
+    with pytest.raises(InvalidStateError):
+        [e async for e in conductor.stream_process_message(iid, ANSWER, "c2")]
+
+
+async def test_end_interview_completes_once_and_queues_the_evaluation(db):
+    setup, conductor, _ = await started(db)
+    iid = setup.interview.id
+    await conductor.process_message(iid, ANSWER, "c1")
+    ended = await conductor.end_interview(iid)
+    assert ended is not None and ended["type"] == "ended" and ended["seq"] > 0
+    assert await conductor.end_interview(iid) is None
+    await lifecycle.drain()
+    async with session_factory()() as s:
+        interview = await s.get(Interview, iid)
+        evaluation = (await s.exec(select(Evaluation).where(Evaluation.interview_id == iid))).one()
+    assert interview is not None and interview.status == InterviewStatus.COMPLETED
+    assert interview.ended_at is not None
+    assert evaluation.status.value == "done" and evaluation.method == "llm"
+    assert [q["question_id"] for q in evaluation.question_scores] == [q.id for q in setup.questions]
+
+
+async def test_one_turn_at_a_time_per_interview(db):
+    setup, conductor, _ = await started(db)
+    lease = TurnLease(setup.interview.id)
+    assert await lease.acquire()  # another process is generating
+    with pytest.raises(TurnInProgressError):
+        [e async for e in conductor.stream_process_message(setup.interview.id, ANSWER, "c1")]
+    await lease.release()
+    assert len(await rows_of(setup.interview.id)) == 1  # nothing saved meanwhile
+
+
+async def test_a_message_before_start_is_refused(db):
+    setup = await make_interview(db)
+    conductor = InterviewConductorService()
+    with pytest.raises(InvalidStateError):
+        [e async for e in conductor.stream_process_message(setup.interview.id, ANSWER, "c1")]
