@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 BACKEND := backend
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: setup run test test-backend test-embedded test-real lint bench migrate seed clean
 
@@ -21,11 +23,11 @@ migrate: setup
 	cd $(BACKEND) && ../$(PY) -m alembic upgrade head
 
 seed: migrate
-	cd $(BACKEND) && ../$(PY) -m app.seed
+	cd $(BACKEND) && ../$(PY) -m app.seed --host $(HOST) --port $(PORT)
 
 run: seed
-	cd $(BACKEND) && ../$(PY) -m uvicorn app.main:app --host 127.0.0.1 --port 8000 \
-		--ws websockets-sansio --no-access-log
+	cd $(BACKEND) && ../$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT) \
+		--ws websockets-sansio --loop uvloop --http httptools --ws-per-message-deflate false
 
 test: setup lint test-backend
 

@@ -105,6 +105,8 @@ async def seed() -> list[tuple[str, str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="seed outside the embedded default")
+    parser.add_argument("--host", default="127.0.0.1", help="where the app will listen (printed)")
+    parser.add_argument("--port", default="8000", help="the app's port (printed)")
     args = parser.parse_args()
     settings = get_settings()
     if not settings.is_embedded and not args.force:
@@ -119,15 +121,16 @@ def main() -> None:
             await dispose_database()
 
     logins = asyncio.run(_go())
+    base = f"http://{args.host}:{args.port}"
     out = sys.stdout
-    out.write("\nHireEz demo accounts (log in at http://127.0.0.1:8000):\n")
+    out.write(f"\nHireEz demo accounts (log in at {base}):\n")
     for role, email, password in logins:
         out.write(f"  {role:<12} {email:<28} {password}\n")
     provider = settings.llm_provider
     out.write(f"\nAI provider: {provider}")
     if provider == "offline":
         out.write(" (scripted interviewer; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model)")
-    out.write("\nAPI docs: http://127.0.0.1:8000/docs\n\n")
+    out.write(f"\nAPI docs: {base}/docs\n\n")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ REDIS_CLAIM_KEY = "hireez:test:claim"
 if MODE != "real":
     # these need servers shared between processes: PostgreSQL + Redis (the `real` run)
     collect_ignore_glob = ["test_ws_multiprocess.py", "test_celery_worker.py"]
+else:  # `make run` is the embedded default by definition: the embedded run covers it
+    collect_ignore_glob = ["test_make_run.py"]
 
 
 def _fail_or_skip(reason: str) -> None:

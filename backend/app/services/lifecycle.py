@@ -47,9 +47,12 @@ async def shutdown() -> None:
     from app.services.interview_events import get_hub, reset_hub
     from app.services.ws_connection_manager import get_manager, reset_manager
 
+    from app.ai.openai_client import close_openai_clients
+
     await get_manager().close_all()
     await drain()
     reset_manager()
+    await close_openai_clients()
     await get_hub().stop()
     reset_hub()
 
