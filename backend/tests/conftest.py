@@ -190,7 +190,6 @@ async def _clean_state(app: Any) -> AsyncIterator[None]:
     from app.core.database import get_engine
     from app.core.redis import get_redis
     from app.services import lifecycle
-
     from app.services.interview_events import get_hub
 
     await lifecycle.drain()

@@ -44,10 +44,9 @@ async def startup(settings: Settings) -> None:
 
 
 async def shutdown() -> None:
+    from app.ai.openai_client import close_openai_clients
     from app.services.interview_events import get_hub, reset_hub
     from app.services.ws_connection_manager import get_manager, reset_manager
-
-    from app.ai.openai_client import close_openai_clients
 
     await get_manager().close_all()
     await drain()
