@@ -326,6 +326,11 @@ async def write_loop(conn: Connection) -> None:
     while True:
         await sub.wake.wait()
         if conn.close_code is not None:
+            # an error that explains the close (e.g. "cancelled") goes out first, briefly
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1):
+                    for frame in [f for f in sub.control if f["type"] == "error"]:
+                        await send(frame)
             await ws.close(code=conn.close_code)
             return
         while sub.control:
