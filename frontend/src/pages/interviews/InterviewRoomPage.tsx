@@ -144,7 +144,8 @@ export function InterviewRoomPage({ socketOptions }: { socketOptions?: Partial<I
         retryableClientMsgId={socket.retryableClientMsgId}
       />
 
-      {socket.lastError && socket.lastError.code !== "AI_UNAVAILABLE" ? (
+      {/* After a final close the banner says why; the error that preceded the close would repeat it. */}
+      {socket.lastError && socket.lastError.code !== "AI_UNAVAILABLE" && !isTerminal(state) ? (
         <p role="alert" className="text-sm text-red-900">
           {socket.lastError.content}
         </p>
