@@ -34,7 +34,13 @@ from app.models import (
     TranscriptRole,
     utcnow,
 )
-from app.services.interview_events import PROCESS_ID, Event, EventHub, get_hub
+from app.services.interview_events import (
+    PROCESS_ID,
+    Event,
+    EventHub,
+    get_hub,
+    process_alive,
+)
 from app.services.interview_session import (
     InterviewSession,
     history_entry,
@@ -47,9 +53,7 @@ logger = logging.getLogger("app.conductor")
 TURN_LEASE_SEC = 30
 LEASE_REFRESH_SEC = 10
 COMPLETE_TEXT = "The interview is complete. Thank you for your time; HR will be in touch."
-AI_UNAVAILABLE_TEXT = (
-    "The AI interviewer is unavailable right now. Please send your answer again."
-)
+AI_UNAVAILABLE_TEXT = "The AI interviewer is unavailable right now. Please send your answer again."
 ENDED_TEXT = "The interview has ended. Thank you for your time."
 
 
@@ -94,9 +98,30 @@ class TurnLease:
         self._refreshed = 0.0
 
     async def acquire(self) -> bool:
-        ok = await get_redis().set(self.key, self.value, nx=True, ex=TURN_LEASE_SEC)
+        """Take the lease; one held by a process that died is taken over."""
+        redis = get_redis()
         self._refreshed = time.monotonic()
+        if await redis.set(self.key, self.value, nx=True, ex=TURN_LEASE_SEC):
+            return True
+        holder = await redis.get(self.key)
+        if holder is None or await process_alive(str(holder).split(":", 1)[0]):
+            return bool(
+                holder is None and await redis.set(self.key, self.value, nx=True, ex=TURN_LEASE_SEC)
+            )
+        logger.warning("%s: taking over the lease of a dead process", self.key)
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.key)
+            pipe.set(self.key, self.value, nx=True, ex=TURN_LEASE_SEC)
+            _, ok = await pipe.execute()
         return bool(ok)
+
+    @staticmethod
+    async def holder_alive(interview_id: int) -> bool | None:
+        """None: nobody holds the lease; else whether its holder's process is alive."""
+        holder = await get_redis().get(turn_key(interview_id))
+        if holder is None:
+            return None
+        return await process_alive(str(holder).split(":", 1)[0])
 
     async def keep_alive(self) -> None:
         """Cheap to call per piece: touches Redis only every LEASE_REFRESH_SEC."""
@@ -289,6 +314,62 @@ class InterviewConductorService:
                 yield event
         finally:
             await lease.release()
+
+    async def stream_recover(self, interview_id: int) -> AsyncIterator[Event]:
+        """Finish what a dead process left: a missing greeting or an unanswered answer.
+
+        The partial text it streamed is withdrawn (`error AI_UNAVAILABLE` with its
+        stream_id, as PROTOCOL.md says for a failed turn) and the turn is generated again;
+        the reply is saved once. Yields nothing when there is nothing to recover."""
+        lease = TurnLease(interview_id)
+        if not await lease.acquire():
+            return
+        try:
+            session = await self._fresh_session(interview_id)
+            if session.status != InterviewStatus.IN_PROGRESS.value or session.closed:
+                return
+            unanswered = await self._unanswered(interview_id)
+            if session.greeted and unanswered is None:
+                return
+            log = self.hub.log(interview_id)
+            await log.begin()
+            _, stale, _ = await self.hub.shared_state(interview_id)
+            if stale is not None:
+                yield await log.publish(
+                    {
+                        "type": "error",
+                        "code": "AI_UNAVAILABLE",
+                        "content": "The interviewer was interrupted; it is answering again.",
+                        "stream_id": stale["stream_id"],
+                    }
+                )
+            logger.info("interview %s: recovering an interrupted turn", interview_id)
+            if not session.greeted:
+                plan = greeting_plan(session)
+            else:
+                assert unanswered is not None
+                yield await log.publish({"type": "thinking"})
+                plan = plan_reply(session, unanswered.content, get_settings().FOLLOW_UP_MAX_WORDS)
+            async for event in self._ai_turn(session, plan, unanswered, lease):
+                yield event
+        finally:
+            await lease.release()
+
+    @staticmethod
+    async def _unanswered(interview_id: int) -> InterviewTranscript | None:
+        """The last candidate turn, if no AI turn answers it."""
+        async with session_factory()() as db:
+            last = (
+                await db.exec(
+                    select(InterviewTranscript)
+                    .where(InterviewTranscript.interview_id == interview_id)
+                    .order_by(col(InterviewTranscript.seq).desc())
+                    .limit(1)
+                )
+            ).first()
+        if last is None or last.role != TranscriptRole.CANDIDATE:
+            return None
+        return last
 
     async def stream_process_message(
         self,

@@ -38,6 +38,18 @@ NO_SEQ_TYPES = frozenset({"ping", "pong", "error", "reconnected"})
 Event = dict[str, Any]
 
 
+PROCESS_ALIVE_SEC = 6  # a process that stops refreshing this is dead to the others
+PROCESS_REFRESH_SEC = 2
+
+
+def process_key(process_id: str) -> str:
+    return f"process:alive:{process_id}"
+
+
+async def process_alive(process_id: str) -> bool:
+    return process_id == PROCESS_ID or bool(await get_redis().exists(process_key(process_id)))
+
+
 def epoch_key(interview_id: int) -> str:
     return f"interview:epoch:{interview_id}"
 
@@ -262,6 +274,7 @@ class EventHub:
         self._flush_task: asyncio.Task[None] | None = None
         self._pubsub: Any = None
         self._listener: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._subscribed: dict[int, asyncio.Event] = {}
         self._listen_redis: redis_asyncio.Redis | None = None
         # ws_connection_manager registers here: control messages (kick, cancel) for sockets
@@ -360,8 +373,26 @@ class EventHub:
         self._pubsub = self._listen_redis.pubsub(ignore_subscribe_messages=False)
         await self._pubsub.subscribe(f"interview:live:{_redis_db()}:hub")
         self._listener = asyncio.create_task(self._listen(), name="event-listener")
+        self._heartbeat = asyncio.create_task(self._beat(), name="process-alive")
+
+    async def _beat(self) -> None:
+        """Keep `process:alive:{PROCESS_ID}` fresh so others can tell this process is alive."""
+        while True:
+            try:
+                await get_redis().set(process_key(PROCESS_ID), "1", ex=PROCESS_ALIVE_SEC)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("process liveness refresh failed")
+            await asyncio.sleep(PROCESS_REFRESH_SEC)
 
     async def stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            with contextlib.suppress(Exception):
+                await get_redis().delete(process_key(PROCESS_ID))
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -373,7 +404,7 @@ class EventHub:
             with contextlib.suppress(Exception):
                 await self._listen_redis.aclose()
         await self.flushed()
-        self._listener = self._pubsub = self._listen_redis = None
+        self._listener = self._pubsub = self._listen_redis = self._heartbeat = None
         self.logs.clear()
         self._subscribed.clear()
 

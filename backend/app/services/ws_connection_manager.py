@@ -57,6 +57,9 @@ class Connection:
         self.sub = Subscriber(interview_id)
         self.last_heard = time.monotonic()
         self.close_code: int | None = None
+        # after a snapshot: watch until the interview's turn is known to be in good hands
+        self.watch_turn = False
+        self.turn_checked = 0.0
 
     def request_close(self, code: int) -> None:
         """Ask the writer to close the socket (it owns every send)."""
@@ -185,6 +188,23 @@ class ConnectionManager:
         task = spawn(_consume(), name=f"turn-{interview_id}")
         self.turns[interview_id] = task
         return True
+
+    async def recover_orphaned_turn(self, conn: Connection) -> None:
+        """If the turn's process died (its lease outlived it) or a turn was never finished,
+        run it again here; keep watching while a live process is still generating."""
+        from app.services.interview_conductor_service import (
+            InterviewConductorService,
+            TurnLease,
+        )
+
+        if self.turn_running(conn.interview_id):
+            conn.watch_turn = False
+            return
+        if await TurnLease.holder_alive(conn.interview_id):
+            return  # another process is on it; look again later
+        conn.watch_turn = False
+        turn = InterviewConductorService().stream_recover(conn.interview_id)
+        self.start_turn(conn.interview_id, turn, conn)
 
     async def cancel_turn(self, interview_id: int) -> None:
         """Stop the interview's running turn, here or on another process."""

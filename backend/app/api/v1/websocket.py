@@ -59,6 +59,7 @@ CANDIDATE_SOCKET_ROLES = (Role.SUPER_ADMIN, Role.HR_MANAGER)
 OBSERVER_ROLES = (Role.SUPER_ADMIN, Role.HR_MANAGER, Role.INTERVIEWER)
 FINISHED = (InterviewStatus.COMPLETED, InterviewStatus.CANCELLED, InterviewStatus.EXPIRED)
 INTERNAL_ERROR_TEXT = "Something went wrong on our side."
+TURN_CHECK_SEC = 1.0  # while watching for a turn cut off by a dead process
 
 
 @router.websocket("/ws/interview/{interview_id}")
@@ -344,6 +345,7 @@ async def write_loop(conn: Connection) -> None:
                 snapshot = {"type": "error", "code": "INTERNAL_ERROR"}
                 snapshot["content"] = INTERNAL_ERROR_TEXT
             await send(snapshot)
+            conn.watch_turn = not conn.observer  # was a turn cut off by a dead process?
         for event in coalesce(sub.drain()):
             while sub.control:
                 await send(sub.control.popleft())
@@ -371,6 +373,12 @@ async def heartbeat_loop(conn: Connection) -> None:
             logger.info("interview %s: heartbeat timeout", conn.interview_id)
             conn.request_close(CLOSE_HEARTBEAT_TIMEOUT)
             return
+        if conn.watch_turn and now - conn.turn_checked >= TURN_CHECK_SEC:
+            conn.turn_checked = now
+            try:
+                await manager.recover_orphaned_turn(conn)
+            except Exception:  # checked again on the next tick
+                logger.exception("interview %s: turn recovery check failed", conn.interview_id)
         if now >= next_ping:
             next_ping = now + interval
             conn.sub.push_control({"type": "ping"})
