@@ -330,8 +330,8 @@ async def write_loop(conn: Connection) -> None:
             # an error that explains the close (e.g. "cancelled") goes out first, briefly
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1):
-                    for frame in [f for f in sub.control if f["type"] == "error"]:
-                        await send(frame)
+                    for error in [f for f in sub.control if f["type"] == "error"]:
+                        await send(error)
             await ws.close(code=conn.close_code)
             return
         while sub.control:
