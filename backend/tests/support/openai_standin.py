@@ -15,6 +15,15 @@ Serves `/v1/chat/completions` (plain and SSE-streamed), `/v1/audio/transcription
     GET  /_requests   -> every request body received since the last reset
 
 Run standalone: `python -m tests.support.openai_standin --port 8001 [--token-delay 0.02]`.
+
+Benchmark mode (`bench/`): `--bench-tokens 100 --bench-rate 50` serves a lean stand-in instead
+(asyncio protocol, no framework, so that the fake model costs little CPU next to the server
+under test): every streamed chat completion is N tokens at R tokens/s on an absolute schedule,
+and each token is `T<microseconds> ` where the number is `time.monotonic_ns() // 1000` at the
+moment the token was written to the socket (the last token ends with `?`). CLOCK_MONOTONIC is
+system-wide, so a client on the same machine computes the latency from model to receipt.
+`GET /_stats` gives tokens and streams served and how late the token timer fired. Plain
+completions answer as above (questions, evaluations); `/_control` and `/_reset` are accepted.
 """
 
 from __future__ import annotations
@@ -313,6 +322,189 @@ def start_standin_process(token_delay: float = 0.0) -> StandInHandle:
     raise RuntimeError("the OpenAI stand-in did not start within 20 s")
 
 
+# ---------------------------------------------------------------------------------------------
+# benchmark mode: a lean HTTP/1.1 server streaming stamped tokens at a set rate
+
+
+def stamp_token(index: int, last: bool) -> str:
+    """One benchmark token: `T` + the monotonic clock in microseconds (`?` ends the reply)."""
+    return f"T{time.monotonic_ns() // 1000}{'?' if last else ' '}"
+
+
+@dataclass
+class BenchStats:
+    tokens: int = 0
+    streams: int = 0
+    requests: int = 0
+    late_ms: list[int] = field(default_factory=lambda: [0] * 64)  # histogram, 1 ms buckets
+
+    def late_quantile(self, q: float) -> int:
+        total = sum(self.late_ms)
+        if not total:
+            return 0
+        need, seen = q * total, 0
+        for ms, count in enumerate(self.late_ms):
+            seen += count
+            if seen >= need:
+                return ms
+        return len(self.late_ms) - 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tokens": self.tokens,
+            "streams": self.streams,
+            "requests": self.requests,
+            "late_p50_ms": self.late_quantile(0.5),
+            "late_p99_ms": self.late_quantile(0.99),
+        }
+
+
+_SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+    b"transfer-encoding: chunked\r\n\r\n"
+)
+
+
+def _http_chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+class _BenchProtocol(asyncio.Protocol):
+    """HTTP/1.1 keep-alive, one request at a time (what httpx does)."""
+
+    def __init__(self, tokens: int, rate: float, stats: BenchStats) -> None:
+        self.tokens, self.rate, self.stats = tokens, rate, stats
+        self.buf = b""
+        self.transport: asyncio.Transport | None = None
+        self.streaming = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.loop = asyncio.get_running_loop()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while not self.streaming and self.transport is not None:
+            head_end = self.buf.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buf[:head_end].decode("latin-1")
+            lines = head.split("\r\n")
+            method, path = lines[0].split(" ")[:2]
+            length = 0
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip())
+            if len(self.buf) < head_end + 4 + length:
+                return
+            body = self.buf[head_end + 4 : head_end + 4 + length]
+            self.buf = self.buf[head_end + 4 + length :]
+            self.stats.requests += 1
+            self.handle(method, path.split("?")[0], body)
+
+    def reply_json(self, data: Any, status: int = 200) -> None:
+        payload = json.dumps(data).encode()
+        assert self.transport is not None
+        self.transport.write(
+            b"HTTP/1.1 %d OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+            % (status, len(payload), payload)
+        )
+
+    def handle(self, method: str, path: str, body: bytes) -> None:
+        if path == "/_stats":
+            self.reply_json(self.stats.as_dict())
+        elif path in ("/_control", "/_reset"):
+            self.reply_json({"ok": True})
+        elif path == "/v1/models":
+            self.reply_json({"object": "list", "data": [{"id": "standin", "object": "model"}]})
+        elif path == "/v1/chat/completions" and method == "POST":
+            request = json.loads(body or b"{}")
+            if request.get("stream"):
+                self.start_stream(str(request.get("model", "standin")))
+            else:
+                text = _default_text(request)
+                self.reply_json(
+                    {
+                        "id": "chatcmpl-standin",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": request.get("model", "standin"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": text},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    }
+                )
+        else:
+            self.reply_json({"error": {"message": "not found"}}, status=404)
+
+    def start_stream(self, model: str) -> None:
+        assert self.transport is not None
+        self.streaming = True
+        self.stats.streams += 1
+        head = json.dumps(
+            {
+                "id": "chatcmpl-standin",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+            }
+        )[:-1].encode()
+        self.prefix = b"data: " + head + b', "choices": [{"index": 0, "delta": {'
+        first = self.prefix + b'"role": "assistant", "content": ""}, "finish_reason": null}]}\n\n'
+        self.transport.write(_SSE_HEAD + _http_chunk(first))
+        self.sent = 0
+        self.due = self.loop.time() + 1 / self.rate
+        self.timer = self.loop.call_at(self.due, self.next_token)
+
+    def next_token(self) -> None:
+        self.timer = None
+        if self.transport is None or self.transport.is_closing():
+            return
+        now = self.loop.time()
+        late = int((now - self.due) * 1000)
+        self.stats.late_ms[min(max(late, 0), 63)] += 1
+        last = self.sent == self.tokens - 1
+        token = stamp_token(self.sent, last)
+        event = self.prefix + b'"content": "%s"}, "finish_reason": null}]}\n\n' % token.encode()
+        self.sent += 1
+        self.stats.tokens += 1
+        if not last:
+            self.transport.write(_http_chunk(event))
+            # an absolute schedule; a timer that fired more than a token late starts afresh
+            self.due = max(self.due + 1 / self.rate, now)
+            self.timer = self.loop.call_at(self.due, self.next_token)
+            return
+        stop = self.prefix + b'}, "finish_reason": "stop"}]}\n\n'
+        self.transport.write(
+            _http_chunk(event) + _http_chunk(stop) + _http_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n"
+        )
+        self.streaming = False
+        if self.buf:
+            self.data_received(b"")
+
+
+async def serve_bench(host: str, port: int, tokens: int, rate: float) -> None:
+    stats = BenchStats()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: _BenchProtocol(tokens, rate, stats), host, port, backlog=4096
+    )
+    async with server:
+        await server.serve_forever()
+
+
 def main() -> None:
     import uvicorn
 
@@ -320,7 +512,18 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--token-delay", type=float, default=0.0)
+    parser.add_argument("--bench-tokens", type=int, default=0, help="benchmark mode: N tokens")
+    parser.add_argument("--bench-rate", type=float, default=50.0, help="benchmark mode: tokens/s")
     args = parser.parse_args()
+    if args.bench_tokens > 0:
+        try:
+            import uvloop
+
+            uvloop.install()
+        except ImportError:
+            pass
+        asyncio.run(serve_bench(args.host, args.port, args.bench_tokens, args.bench_rate))
+        return
     state_default_delay[0] = args.token_delay
     state = StandInState(token_delay=args.token_delay)
     uvicorn.run(build_app(state), host=args.host, port=args.port, log_level="warning")
