@@ -8,7 +8,8 @@ BACKEND := backend
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-backend test-embedded test-real lint bench migrate seed clean
+.PHONY: setup run test test-backend test-embedded test-real test-frontend lint bench migrate \
+	seed frontend-setup frontend-build clean
 
 setup: $(STAMPS)/backend
 
@@ -19,17 +20,31 @@ $(STAMPS)/backend: $(BACKEND)/pyproject.toml
 	$(PY) -m pip install -q -e '$(BACKEND)[dev]'
 	@touch $@
 
+frontend-setup: $(STAMPS)/frontend
+
+$(STAMPS)/frontend: frontend/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The backend serves frontend/dist; without npm the API still runs (and says so).
+frontend-build:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) -s frontend-setup && cd frontend && npm run -s build >/dev/null && \
+		echo "frontend built into frontend/dist"; \
+	else echo "npm not found: serving the API only (no web UI)"; fi
+
 migrate: setup
 	cd $(BACKEND) && ../$(PY) -m alembic upgrade head
 
 seed: migrate
 	cd $(BACKEND) && ../$(PY) -m app.seed --host $(HOST) --port $(PORT)
 
-run: seed
+run: seed frontend-build
 	cd $(BACKEND) && ../$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT) \
 		--ws websockets-sansio --loop uvloop --http httptools --ws-per-message-deflate false
 
-test: setup lint test-backend
+test: setup lint test-backend test-frontend
 
 test-backend: test-embedded test-real
 
@@ -38,6 +53,12 @@ test-embedded: setup
 
 test-real: setup
 	cd $(BACKEND) && HIREEZ_TEST_MODE=real ../$(PY) -m pytest -q
+
+test-frontend: setup frontend-setup
+	cd frontend && npm run -s typecheck && npm run -s lint && npm test --silent
+	cd frontend && npm run -s build
+	cd frontend && ../$(PY) ../scripts/with_backend.py --origin http://localhost:3000 -- \
+		npx vitest run --config vitest.live.config.ts
 
 lint: setup
 	cd $(BACKEND) && ../$(VENV)/bin/ruff check app tests alembic

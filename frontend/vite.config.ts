@@ -24,6 +24,7 @@ export default defineConfig({
     environment: "jsdom",
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
+    exclude: ["src/**/*.live.test.{ts,tsx}", "node_modules/**"],
     restoreMocks: true,
   },
 });

@@ -1,7 +1,8 @@
 /**
  * Opt-in contract check of the connection code against a running backend (the embedded
- * default with its demo accounts, `make run`). Skipped unless HIREEZ_LIVE_URL is set, e.g.
- *   HIREEZ_LIVE_URL=http://127.0.0.1:8000 npx vitest run src/test/liveBackend.test.ts
+ * default with its demo accounts). `make test-frontend` runs it against a fresh backend:
+ *   ../.venv/bin/python ../scripts/with_backend.py --origin http://localhost:3000 -- \
+ *     npx vitest run --config vitest.live.config.ts
  * The backend must accept this test's Origin (http://localhost:3000) in CORS_ORIGINS.
  * It uses up one scheduled interview of alice@hireez.local.
  */
@@ -43,7 +44,9 @@ async function until(what: string, pred: () => boolean, ms = 20_000): Promise<vo
   }
 }
 
-describe.skipIf(!LIVE)("against a live backend", () => {
+if (!LIVE) throw new Error("HIREEZ_LIVE_URL is not set: run through `make test-frontend`");
+
+describe("against a live backend", () => {
   it("streams, resumes after a drop mid-reply without duplicates, is observed, is taken over, ends", async () => {
     const token = await login("alice@hireez.local", "demo-alice-123");
     const list = (await (await fetch(`${API}/interviews`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
