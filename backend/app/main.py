@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,10 +11,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.ai import local_llm
 from app.api.v1.router import api_router
+from app.core import log_context, metrics
 from app.core.config import get_settings
 from app.core.database import dispose_database, init_database
 from app.core.logging import configure_logging
@@ -30,17 +34,18 @@ FRONTEND_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    configure_logging(settings.LOG_LEVEL)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     reset_signing_key()
     signing_key(settings)  # refuse to start without a usable SECRET_KEY
     init_database(settings)
     init_redis(settings.REDIS_URL)
     await lifecycle.startup(settings)
+    await local_llm.detect(settings)  # the server of `make local-ai`, when nothing else is set
     logger.info(
         "HireEz ready: database=%s redis=%s ai_provider=%s evaluation=%s",
         "sqlite" if settings.is_sqlite else "postgresql",
         "in-process" if settings.REDIS_URL.startswith("memory://") else "redis",
-        settings.llm_provider,
+        local_llm.describe_provider(settings),
         settings.evaluation_backend,
     )
     try:
@@ -100,9 +105,39 @@ def create_app() -> FastAPI:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(status_code=500, content={"detail": "Internal server error"})
 
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def _metrics() -> Response:
+        body, content_type = metrics.render()
+        return Response(content=body, media_type=content_type)
+
     app.include_router(api_router, prefix="/api/v1")
     _mount_frontend(app)
     return app
+
+
+class RequestIdMiddleware:
+    """Every HTTP request gets a request id (the client's `X-Request-ID` or a new one) that
+    its log lines carry and its response echoes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"")[:64].decode("latin-1")
+        rid = given if given.isprintable() and given else secrets.token_hex(8)
+        log_context.bind(request_id=rid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 def _mount_frontend(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import secrets
 from functools import lru_cache
@@ -40,14 +41,24 @@ class Settings(BaseSettings):
     FIRST_SUPERUSER_EMAIL: str | None = None
     FIRST_SUPERUSER_PASSWORD: str | None = None
 
-    # AI provider (everything goes through the openai SDK; `offline` is the scripted default)
-    LLM_PROVIDER: Literal["openai", "offline"] | None = None
+    # AI provider (everything goes through the openai SDK; `offline` is the scripted default,
+    # `local` the OpenAI-compatible server of `make local-ai` at LOCAL_LLM_URL)
+    LLM_PROVIDER: Literal["local", "openai", "offline"] | None = None
     OPENAI_API_KEY: str | None = None
     OPENAI_BASE_URL: str | None = None
     LLM_MODEL: str = "gpt-4o-mini"
+    LOCAL_LLM_URL: str = "http://127.0.0.1:8081/v1"
+    LOCAL_LLM_MODEL: str | None = None
     STT_MODEL: str = "whisper-1"
     TTS_MODEL: str = "tts-1"
     TTS_VOICE: str = "alloy"
+    # Voice: `auto` = the OpenAI-compatible provider when LLM_PROVIDER is openai, else the
+    # local models (faster-whisper tiny.en, piper) when installed
+    STT_PROVIDER: Literal["auto", "openai", "local"] = "auto"
+    TTS_PROVIDER: Literal["auto", "openai", "local"] = "auto"
+    TTS_FORMAT: Literal["mp3", "opus", "wav"] = "mp3"
+    VOICE_THREADS: int = Field(default=2, ge=1, le=64)
+    STT_MAX_AUDIO_SEC: float = Field(default=120, gt=0, le=3600)
     AI_TIMEOUT_SEC: float = Field(default=60.0, gt=0)
     AI_MAX_RETRIES: int = Field(default=2, ge=0, le=10)
     OFFLINE_WORDS_PER_SEC: float = Field(default=12.0, ge=0)
@@ -68,6 +79,7 @@ class Settings(BaseSettings):
     WS_TICKET_TTL_SEC: int = Field(default=30, ge=1)
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_FORMAT: Literal["text", "json"] = "text"
 
     @field_validator("CORS_ORIGINS", mode="before")
     @classmethod
@@ -103,6 +115,14 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("LOCAL_LLM_URL")
+    @classmethod
+    def _check_local_llm_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("LOCAL_LLM_URL must be empty (no probe) or an http(s):// URL")
+        return value
+
     @field_validator("REDIS_URL")
     @classmethod
     def _check_redis(cls, value: str) -> str:
@@ -129,10 +149,42 @@ class Settings(BaseSettings):
         return self.DATABASE_URL.startswith("sqlite")
 
     @property
-    def llm_provider(self) -> Literal["openai", "offline"]:
+    def llm_provider(self) -> Literal["local", "openai", "offline"]:
         if self.LLM_PROVIDER is not None:
             return self.LLM_PROVIDER
-        return "openai" if (self.OPENAI_API_KEY or self.OPENAI_BASE_URL) else "offline"
+        if self.OPENAI_API_KEY or self.OPENAI_BASE_URL:
+            return "openai"
+        if self.LOCAL_LLM_URL and _detected_local_llm.get(self.LOCAL_LLM_URL) is not None:
+            return "local"
+        return "offline"
+
+    @property
+    def llm_model(self) -> str:
+        """The model name sent with every chat request of the active provider."""
+        if self.llm_provider == "local":
+            return self.LOCAL_LLM_MODEL or _detected_local_llm.get(self.LOCAL_LLM_URL) or "local"
+        return self.LLM_MODEL
+
+    @property
+    def stt_provider(self) -> Literal["openai", "local"] | None:
+        """Who transcribes the voice socket's audio (None: nobody can)."""
+        return self._voice_provider(self.STT_PROVIDER, "faster_whisper")
+
+    @property
+    def tts_provider(self) -> Literal["openai", "local"] | None:
+        """Who speaks the interviewer's turns on the voice socket (None: nobody can)."""
+        return self._voice_provider(self.TTS_PROVIDER, "piper")
+
+    def _voice_provider(
+        self, chosen: Literal["auto", "openai", "local"], local_module: str
+    ) -> Literal["openai", "local"] | None:
+        if chosen != "auto":
+            return chosen
+        if self.llm_provider == "openai":
+            return "openai"
+        if importlib.util.find_spec(local_module) is not None:
+            return "local"
+        return "openai" if (self.OPENAI_API_KEY or self.OPENAI_BASE_URL) else None
 
     @property
     def evaluation_backend(self) -> Literal["inprocess", "celery"]:
@@ -174,3 +226,16 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+# What the start-up probe found at each LOCAL_LLM_URL: the model it serves (app.ai.local_llm).
+_detected_local_llm: dict[str, str] = {}
+
+
+def set_detected_local_llm(url: str, model: str | None) -> None:
+    """Record (or, with None, forget) the local model server found at `url` at start-up."""
+    url = url.strip().rstrip("/")
+    if model is None:
+        _detected_local_llm.pop(url, None)
+    else:
+        _detected_local_llm[url] = model

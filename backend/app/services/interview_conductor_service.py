@@ -23,6 +23,7 @@ from sqlmodel import col, select
 
 from app.ai.chains.interview_chain import InterviewContext, TurnPlan, stream_interview_response
 from app.ai.errors import AIUnavailableError
+from app.core import metrics
 from app.core.config import get_settings
 from app.core.database import session_factory
 from app.core.redis import get_redis
@@ -344,6 +345,7 @@ class InterviewConductorService:
                     }
                 )
             logger.info("interview %s: recovering an interrupted turn", interview_id)
+            metrics.TURN_RECOVERIES.inc()
             if not session.greeted:
                 plan = greeting_plan(session)
             else:
@@ -388,6 +390,7 @@ class InterviewConductorService:
         the reply without saving the answer again. `durable_event` (voice: `transcription`)
         replaces `thinking` as the event that makes the answer durable; `thinking` follows.
         """
+        received = time.monotonic()
         lease = TurnLease(interview_id)
         if not await lease.acquire():
             raise TurnInProgressError("Please wait for the interviewer to finish")
@@ -417,6 +420,7 @@ class InterviewConductorService:
                     yield await log.publish({"type": "thinking"}, seq=row.seq)
             else:
                 yield await log.publish({"type": "thinking"})
+            metrics.TURN_THINKING.observe(time.monotonic() - received)
             plan = plan_reply(session, row.content, get_settings().FOLLOW_UP_MAX_WORDS)
             async for event in self._ai_turn(session, plan, row, lease):
                 yield event
@@ -541,12 +545,15 @@ class InterviewConductorService:
         log = self.hub.log(interview_id)
         stream_id = secrets.token_hex(8)
         kind = plan.kind
+        began = time.monotonic()
         yield await log.publish({"type": "stream_start", "stream_id": stream_id, "kind": kind})
         pieces: list[str] = []
         try:
             async for piece in stream_interview_response(_context(session), plan):
                 if not piece:
                     continue
+                if not pieces:
+                    metrics.TURN_FIRST_CHUNK.observe(time.monotonic() - began)
                 pieces.append(piece)
                 yield await log.publish(
                     {
@@ -559,6 +566,7 @@ class InterviewConductorService:
                 await lease.keep_alive()
         except AIUnavailableError as exc:
             logger.warning("interview %s: AI provider failed: %s", interview_id, exc)
+            metrics.AI_ERRORS.labels(operation="chat").inc()
             yield await log.publish(
                 {
                     "type": "error",
@@ -596,6 +604,7 @@ class InterviewConductorService:
             },
             seq=seq,
         )
+        metrics.TURN_SECONDS.labels(kind=kind).observe(time.monotonic() - began)
         if is_complete and await self._complete(interview_id):
             yield await log.publish({"type": "complete", "content": COMPLETE_TEXT})
 

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from typing import Any
 import orjson
 import redis.asyncio as redis_asyncio
 
+from app.core import metrics
 from app.core.config import get_settings
 from app.core.redis import get_redis
 
@@ -272,6 +274,7 @@ class EventHub:
         self._flush_done = asyncio.Event()
         self._flush_done.set()
         self._flush_task: asyncio.Task[None] | None = None
+        self._oldest_unflushed: float | None = None
         self._pubsub: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
@@ -318,6 +321,8 @@ class EventHub:
     # -- flushing -------------------------------------------------------------------------
     def mark_dirty(self, log: InterviewEventLog) -> None:
         self._dirty.add(log)
+        if self._oldest_unflushed is None:
+            self._oldest_unflushed = time.monotonic()
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._flush_done.clear()
@@ -331,8 +336,11 @@ class EventHub:
         while self._dirty:
             batch, self._dirty = self._dirty, set()
             self._flush_scheduled = False
+            oldest, self._oldest_unflushed = self._oldest_unflushed, None
             try:
                 await self._flush(batch)
+                if oldest is not None:
+                    metrics.EVENT_FLUSH_LAG.observe(time.monotonic() - oldest)
             except (
                 Exception
             ):  # a Redis hiccup must not kill the live relay; sockets here still get events

@@ -56,7 +56,8 @@ class Connection:
         self.streaming = streaming
         self.sub = Subscriber(interview_id)
         self.last_heard = time.monotonic()
-        self.close_code: int | None = None
+        self.close_code: int | None = None  # the code this server closes with
+        self.client_close_code: int | None = None  # the code the client closed with
         # after a snapshot: watch until the interview's turn is known to be in good hands
         self.watch_turn = False
         self.turn_checked = 0.0
@@ -167,6 +168,10 @@ class ConnectionManager:
         """Run a turn as an app-owned task; False when one is already running here."""
         if self.turn_running(interview_id):
             return False
+        if origin is not None and origin.voice:  # the voice socket hears every AI turn
+            from app.services.voice_service import speak
+
+            events = speak(interview_id, events, origin)
 
         async def _consume() -> None:
             try:

@@ -17,6 +17,7 @@ import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
+from app.core import log_context, metrics
 from app.core.config import get_settings
 from app.core.database import session_factory
 from app.core.dependencies import user_from_token
@@ -41,6 +42,12 @@ from app.services.interview_conductor_service import (
 from app.services.interview_events import Event
 from app.services.interview_session import load_session
 from app.services.interview_snapshot import build_snapshot
+from app.services.voice_service import (
+    InvalidAudioMessage,
+    answer_from_audio,
+    audio_client_msg_id,
+    decode_base64_audio,
+)
 from app.services.ws_connection_manager import (
     CLOSE_HEARTBEAT_TIMEOUT,
     Connection,
@@ -129,6 +136,7 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
     result = await authorize(websocket, raw_id, observer)
     await websocket.accept()
     if isinstance(result, int):
+        metrics.WS_REFUSED.labels(code=str(result)).inc()
         await websocket.close(code=result)  # after accept, so the browser sees the code
         return
     user, interview = result
@@ -138,7 +146,11 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
         websocket, interview.id, user.id, observer=observer, voice=voice, streaming=streaming
     )
     manager = get_manager()
+    kind = "observer" if observer else "voice" if voice else "candidate"
+    log_context.bind(interview_id=conn.interview_id, request_id=conn.id)
     await manager.register(conn)
+    metrics.WS_OPENED.labels(kind=kind).inc()
+    metrics.WS_CONNECTIONS.labels(kind=kind).inc()
     if observer:
         conn.sub.request_snapshot()
     writer = asyncio.create_task(write_loop(conn), name=f"ws-writer-{conn.id}")
@@ -156,6 +168,9 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
         if websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await websocket.close(code=conn.close_code or CLOSE_NORMAL)
+        metrics.WS_CONNECTIONS.labels(kind=kind).dec()
+        code = conn.close_code or conn.client_close_code or CLOSE_NORMAL
+        metrics.WS_CLOSED.labels(code=str(code)).inc()
 
 
 async def read_loop(conn: Connection) -> None:
@@ -164,6 +179,7 @@ async def read_loop(conn: Connection) -> None:
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
+            conn.client_close_code = message.get("code")
             return
         conn.last_heard = time.monotonic()
         text = message.get("text")
@@ -205,6 +221,7 @@ async def dispatch(conn: Connection, msg: Any) -> None:
         conn.sub.push_control({"type": "pong"})
         return
     if isinstance(msg, ReconnectMsg):
+        metrics.WS_RECONNECTS.inc()
         conn.sub.request_snapshot()
         return
     if not isinstance(msg, StartMsg | MessageMsg | EndMsg | AudioMsg):
@@ -242,21 +259,37 @@ async def dispatch(conn: Connection, msg: Any) -> None:
         if not conn.voice:
             conn.send_error("INVALID_MESSAGE", "Audio is accepted on the voice socket only")
             return
-        await on_audio(conn, msg.data.encode())
+        await on_audio(conn, msg.data, msg.client_msg_id)
 
 
-async def on_audio(conn: Connection, data: bytes) -> None:
+async def on_audio(conn: Connection, data: bytes | str, client_msg_id: str | None = None) -> None:
+    """One utterance (binary frame, or a JSON frame's base64 `data`): speech to text, then the
+    same turn as a typed answer, spoken back (app/services/voice_service.py)."""
     settings = get_settings()
     if not await within_rate_limit(conn):
         return
-    if len(data) > settings.WS_MAX_AUDIO_BYTES:
-        conn.send_error(
-            "INVALID_MESSAGE", f"Audio too large (limit {settings.WS_MAX_AUDIO_BYTES} bytes)"
-        )
-        return
-    conn.send_error(
-        "INVALID_MESSAGE", "Voice input is not available on this server yet; please type"
-    )
+    limit = settings.WS_MAX_AUDIO_BYTES
+    try:
+        audio = data if isinstance(data, bytes) else decode_base64_audio(data, limit)
+        if len(audio) > limit:
+            raise InvalidAudioMessage(f"Audio too large (limit {limit} bytes)")
+        if not audio:
+            raise InvalidAudioMessage("The audio is empty")
+        cid = client_msg_id or audio_client_msg_id(audio)
+        conductor = InterviewConductorService()
+        if await conductor.already_answered(conn.interview_id, cid):
+            return  # a repeat of an answered utterance: no reply (not even an error)
+        manager = get_manager()
+        if manager.turn_running(conn.interview_id):
+            conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
+            return
+        turn = answer_from_audio(conn.interview_id, audio, cid, conductor)
+        manager.start_turn(conn.interview_id, turn, conn)
+    except ConductorError as exc:
+        conn.send_error(exc.code, exc.message)
+    except Exception:  # the detail stays in the log; the socket stays open
+        logger.exception("interview %s: audio failed", conn.interview_id)
+        conn.send_error("INTERNAL_ERROR", INTERNAL_ERROR_TEXT)
 
 
 async def within_rate_limit(conn: Connection) -> bool:
@@ -298,6 +331,8 @@ def coalesce(events: Iterable[Event]) -> list[Event]:
 
 def for_client(conn: Connection, event: Event) -> Event | None:
     """The frame this socket gets for an event (`stream=false` sockets get whole turns)."""
+    if event["type"] == "audio" and not conn.voice:
+        return None  # speech is for the voice socket; text sockets and observers skip it
     if conn.streaming:
         if event["type"] == "stream_end":
             return {k: v for k, v in event.items() if k != "kind"}
