@@ -8,6 +8,7 @@ The AI layer is reached through the real openai SDK against the stand-in server 
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import os
 import secrets
 import socket
@@ -33,6 +34,20 @@ if MODE != "real":
     collect_ignore_glob = ["test_ws_multiprocess.py", "test_celery_worker.py"]
 else:  # `make run` is the embedded default by definition: the embedded run covers it
     collect_ignore_glob = ["test_make_run.py"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """collect_ignore_glob spares files found in a directory, but not files named on the
+    command line (`pytest tests/test_ws_*.py`): deselect those, so a run never starts the
+    tests that need the other run's servers."""
+    dropped = [
+        item
+        for item in items
+        if any(fnmatch.fnmatch(item.path.name, pattern) for pattern in collect_ignore_glob)
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
 
 
 def _fail_or_skip(reason: str) -> None:

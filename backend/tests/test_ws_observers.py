@@ -17,6 +17,8 @@ from tests.support.ws import Frame, WSClient
 from tests.support.ws_flow import (
     LONG_ANSWER,
     answer,
+    assert_same_events,
+    events_of,
     frames_for,
     interview_row,
     observe_path,
@@ -49,31 +51,6 @@ async def _connected(client, setup, viewer) -> bool:
     return bool(resp.json()["connected"])
 
 
-def _events(frames: list[Frame]) -> list[Frame]:
-    return [f for f in frames if "seq" in f]
-
-
-def _same_events(candidate: list[Frame], observer: list[Frame]) -> None:
-    """The observer saw the candidate's events with the same seq (chunks may be merged)."""
-    cand, obs = _events(candidate), _events(observer)
-    not_chunks = [
-        (f["type"], f["seq"], f.get("stream_id")) for f in cand if f["type"] != "stream_chunk"
-    ]
-    assert [
-        (f["type"], f["seq"], f.get("stream_id")) for f in obs if f["type"] != "stream_chunk"
-    ] == (not_chunks)
-    cand_chunks = {f["seq"]: f for f in of_type(cand, "stream_chunk")}
-    for chunk in of_type(obs, "stream_chunk"):
-        assert chunk["seq"] in cand_chunks  # a merged frame carries its last piece's seq
-        assert chunk["chunk_index"] == cand_chunks[chunk["seq"]]["chunk_index"]
-    for stream_id in {f["stream_id"] for f in of_type(cand, "stream_start")}:
-        text = "".join(
-            f["content"] for f in of_type(obs, "stream_chunk") if f["stream_id"] == stream_id
-        )
-        end = [f for f in of_type(cand, "stream_end") if f["stream_id"] == stream_id]
-        assert end and text == end[0]["content"]
-
-
 @pytest.mark.parametrize("role", OBSERVER_ROLES, ids=lambda r: r.value)
 async def test_staff_observe_live_with_the_same_seq(ws_url, setup, db, client, role):
     viewer = await make_user(db, role)
@@ -87,8 +64,8 @@ async def test_staff_observe_live_with_the_same_seq(ws_url, setup, db, client, r
     cand_frames += await answer(candidate, LONG_ANSWER, cid="o1")
     obs_frames = await observer.recv_until("stream_end")
     obs_frames += await observer.recv_until("stream_end")
-    _same_events(cand_frames, obs_frames)
-    assert next(f["type"] for f in _events(obs_frames)) == "stream_start"  # greeting, live
+    assert_same_events(cand_frames, obs_frames)
+    assert next(f["type"] for f in events_of(obs_frames)) == "stream_start"  # greeting, live
     assert of_type(obs_frames, "thinking")[0]["seq"] == of_type(cand_frames, "thinking")[0]["seq"]
 
     # the candidate was never displaced
@@ -113,8 +90,8 @@ async def test_observer_joining_mid_interview_gets_the_history_then_live(ws_url,
 
     cand_frames = await answer(candidate, LONG_ANSWER, cid="m2")
     obs_frames = await observer.recv_until("stream_end")
-    _same_events(cand_frames, obs_frames)
-    assert min(f["seq"] for f in _events(obs_frames)) > snapshot["last_seq"]
+    assert_same_events(cand_frames, obs_frames)
+    assert min(f["seq"] for f in events_of(obs_frames)) > snapshot["last_seq"]
     await candidate.close()
     await observer.close()
 

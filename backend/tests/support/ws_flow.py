@@ -120,3 +120,31 @@ def one(frames: list[Frame], kind: str) -> Frame:
     found = of_type(frames, kind)
     assert len(found) == 1, f"expected one {kind!r} frame, got {[f['type'] for f in frames]}"
     return found[0]
+
+
+def events_of(frames: list[Frame]) -> list[Frame]:
+    """The frames that are events of the interview (they carry `seq`)."""
+    return [f for f in frames if "seq" in f]
+
+
+def assert_same_events(reference: list[Frame], other: list[Frame]) -> None:
+    """`other` got the events of `reference` with the same seq; a socket that fell behind
+    may get pieces of one stream merged into one frame (carrying its last piece's seq and
+    chunk_index), so chunks are compared by seq and by the text they add up to."""
+
+    def key(f: Frame) -> tuple[str, int, str | None]:
+        return f["type"], f["seq"], f.get("stream_id")
+
+    ref, got = events_of(reference), events_of(other)
+    want = [key(f) for f in ref if f["type"] != "stream_chunk"]
+    have = [key(f) for f in got if f["type"] != "stream_chunk"]
+    assert have == want, f"events differ:\n got {have}\nwant {want}"
+    ref_chunks = {f["seq"]: f for f in of_type(ref, "stream_chunk")}
+    for chunk in of_type(got, "stream_chunk"):
+        assert chunk["seq"] in ref_chunks, chunk
+        assert chunk["chunk_index"] == ref_chunks[chunk["seq"]]["chunk_index"], chunk
+    for end in of_type(ref, "stream_end"):
+        text = "".join(
+            f["content"] for f in of_type(got, "stream_chunk") if f["stream_id"] == end["stream_id"]
+        )
+        assert text == end["content"], f"chunks {text!r} != stream_end {end['content']!r}"
