@@ -64,11 +64,21 @@ describe("REST client", () => {
     window.removeEventListener(UNAUTHORIZED_EVENT, seen);
   });
 
-  it("accepts lists bare or as {data, count}", async () => {
-    respond(200, [{ id: 1, title: "A", description: "", skills: [] }]);
-    expect(await api.listJobs()).toHaveLength(1);
-    respond(200, { data: [{ id: 1, title: "A", description: "", skills: [] }], count: 1 });
-    expect(await api.listJobs()).toHaveLength(1);
+  it("fills path parameters and sends the recording as multipart `file`", async () => {
+    setToken("abc");
+    const fetch = respond(201, { recording_id: 4, bytes: 3 });
+    const blob = new Blob(["abc"], { type: "video/webm" });
+    await expect(api.uploadRecording("12", blob)).resolves.toEqual({ recording_id: 4, bytes: 3 });
+    const [url, init] = fetch.mock.calls[0] ?? [];
+    expect(url).toBe("/api/v1/interviews/12/recording");
+    expect(init?.method).toBe("POST");
+    const form = init?.body as FormData;
+    expect(form).toBeInstanceOf(FormData);
+    const file = form.get("file") as File;
+    expect(file.name).toBe("recording.webm");
+    expect(file.type).toBe("video/webm");
+    // the browser sets the multipart boundary itself
+    expect((init?.headers as Record<string, string>)["Content-Type"]).toBeUndefined();
   });
 
   it("a pending evaluation (202) is a normal answer", async () => {

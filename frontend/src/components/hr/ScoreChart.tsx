@@ -16,7 +16,7 @@ export function ScoreChart({ scores, questions, max = 10 }: Props) {
   return (
     <ol aria-label="Score per question" className="flex flex-col gap-3">
       {scores.map((s, i) => {
-        const q = s.question_id !== null ? byId.get(s.question_id) : undefined;
+        const q = s.question_id != null ? byId.get(s.question_id) : undefined;
         const number = q ? q.order + 1 : i + 1;
         const value = s.score ?? 0;
         const pct = Math.max(0, Math.min(100, (value / max) * 100));
@@ -28,7 +28,7 @@ export function ScoreChart({ scores, questions, max = 10 }: Props) {
                 {q ? <span className="font-normal text-slate-700">: {q.text}</span> : null}
               </span>
               <span className="shrink-0 font-semibold text-slate-900">
-                {s.score === null ? "not scored" : `${formatScore(s.score)} / ${max}`}
+                {s.score == null ? "not scored" : `${formatScore(s.score)} / ${max}`}
               </span>
             </div>
             <div className="mt-1 h-4 w-full rounded bg-slate-200 print-exact" aria-hidden="true">

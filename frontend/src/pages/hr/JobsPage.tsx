@@ -113,7 +113,7 @@ export function JobsPage() {
             <li key={j.id} className={card}>
               <h3 className="font-semibold text-slate-900">{j.title}</h3>
               {j.description ? <p className="mt-1 text-sm text-slate-800">{j.description}</p> : null}
-              {j.skills.length ? (
+              {j.skills?.length ? (
                 <p className="mt-1 text-sm text-slate-700">Skills: {j.skills.join(", ")}</p>
               ) : null}
             </li>

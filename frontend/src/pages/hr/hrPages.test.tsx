@@ -11,7 +11,14 @@ import { InterviewReportPage } from "./InterviewReportPage";
 import { InterviewsPage } from "./InterviewsPage";
 import { LiveViewPage } from "./LiveViewPage";
 
-const hr = { id: 1, email: "hr@x.test", full_name: "Harper", role: "hr_manager" as const, is_active: true };
+const hr = {
+  id: 1,
+  email: "hr@x.test",
+  full_name: "Harper",
+  role: "hr_manager" as const,
+  is_active: true,
+  created_at: "2025-01-01T10:00:00Z",
+};
 
 const iv = (over: Partial<Interview>): Interview => ({
   id: 1,
@@ -25,7 +32,12 @@ const iv = (over: Partial<Interview>): Interview => ({
     { id: 11, order: 0, text: "Tell me about a system you built." },
     { id: 12, order: 1, text: "How do you test?" },
   ],
+  question_count: 2,
   connected: false,
+  created_by: 1,
+  created_at: "2025-01-01T10:00:00Z",
+  started_at: null,
+  ended_at: null,
   ...over,
 });
 

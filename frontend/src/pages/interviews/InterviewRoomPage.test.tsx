@@ -19,6 +19,10 @@ const interview = (over: Partial<Interview> = {}): Interview => ({
   questions: [],
   question_count: 3,
   connected: false,
+  created_by: 1,
+  created_at: "2025-01-01T10:00:00Z",
+  started_at: null,
+  ended_at: null,
   ...over,
 });
 
