@@ -31,7 +31,11 @@ REDIS_CLAIM_KEY = "hireez:test:claim"
 # Two app processes sharing PostgreSQL and Redis: only the real-services run has them.
 if MODE != "real":
     # these need servers shared between processes: PostgreSQL + Redis (the `real` run)
-    collect_ignore_glob = ["test_ws_multiprocess.py", "test_celery_worker.py"]
+    collect_ignore_glob = [
+        "test_ws_multiprocess.py",
+        "test_celery_worker.py",
+        "test_deploy_nginx.py",
+    ]
 else:  # `make run` is the embedded default by definition: the embedded run covers it
     collect_ignore_glob = ["test_make_run.py"]
 
