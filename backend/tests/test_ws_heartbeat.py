@@ -103,7 +103,7 @@ async def test_a_client_sending_only_pings_is_not_silent(ws_url, setup, fast_hea
     """Any application message counts as hearing from the client (not only `pong`)."""
     ws = await open_candidate(ws_url, setup)
     t0 = time.monotonic()
-    while time.monotonic() - t0 < 2 * TIMEOUT + 0.2:
+    while time.monotonic() - t0 < TIMEOUT + 0.5:
         await ws.send({"type": "ping"})
         await ws.recv_until("pong", timeout=2, skip_pings=False)
         await asyncio.sleep(INTERVAL)
