@@ -12,6 +12,7 @@ import sys
 
 from sqlmodel import select
 
+from app.ai import local_llm
 from app.core.config import get_settings
 from app.core.database import dispose_database, init_database, session_factory
 from app.core.security import hash_password
@@ -126,10 +127,15 @@ def main() -> None:
     out.write(f"\nHireEz demo accounts (log in at {base}):\n")
     for role, email, password in logins:
         out.write(f"  {role:<12} {email:<28} {password}\n")
+    local_llm.detect_sync(settings)  # the server of `make local-ai`, when nothing else is set
     provider = settings.llm_provider
     out.write(f"\nAI provider: {provider}")
     if provider == "offline":
-        out.write(" (scripted interviewer; set OPENAI_API_KEY or OPENAI_BASE_URL to use a model)")
+        out.write(
+            " (scripted interviewer; set OPENAI_API_KEY or OPENAI_BASE_URL, or run "
+            "`make local-ai`, to use a model)"
+        )
+    out.write(f"\n  {local_llm.describe_provider(settings)}")
     out.write(f"\nAPI docs: {base}/docs\n\n")
 
 

@@ -33,16 +33,24 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_ClientKey, 
 _loopless_clients: dict[_ClientKey, AsyncOpenAI] = {}
 
 
-def _client_key(settings: Settings) -> _ClientKey:
+def _client_key(settings: Settings, audio: bool = False) -> _ClientKey:
+    timeouts = (settings.AI_TIMEOUT_SEC, settings.AI_MAX_RETRIES)
+    if not audio and settings.llm_provider == "local":
+        if not settings.LOCAL_LLM_URL:
+            raise AIUnavailableError("LLM_PROVIDER=local but LOCAL_LLM_URL is empty")
+        return (settings.LOCAL_LLM_URL, LOCAL_SERVER_API_KEY, *timeouts)
     api_key = settings.OPENAI_API_KEY or (LOCAL_SERVER_API_KEY if settings.OPENAI_BASE_URL else "")
     if not api_key:
         raise AIUnavailableError("no OPENAI_API_KEY or OPENAI_BASE_URL is configured")
-    return (settings.OPENAI_BASE_URL, api_key, settings.AI_TIMEOUT_SEC, settings.AI_MAX_RETRIES)
+    return (settings.OPENAI_BASE_URL, api_key, *timeouts)
 
 
-def get_openai_client() -> AsyncOpenAI:
-    """The `AsyncOpenAI` client for the current settings (read now), cached per configuration."""
-    key = _client_key(get_settings())
+def get_openai_client(*, audio: bool = False) -> AsyncOpenAI:
+    """The `AsyncOpenAI` client for the current settings (read now), cached per configuration.
+
+    Chat goes to the active LLM provider (the local server with LLM_PROVIDER=local); `audio=True`
+    (speech to text, text to speech) always goes to OPENAI_API_KEY / OPENAI_BASE_URL."""
+    key = _client_key(get_settings(), audio)
     try:
         cache = _clients.setdefault(asyncio.get_running_loop(), {})
     except RuntimeError:  # no running loop: a sync caller only building the client
@@ -83,7 +91,7 @@ async def chat_completion(
     settings = get_settings()
     client = get_openai_client()
     request: dict[str, Any] = {
-        "model": settings.LLM_MODEL,
+        "model": settings.llm_model,
         "messages": messages,
         "temperature": temperature,
     }
@@ -124,7 +132,7 @@ async def chat_completion_stream(
     settings = get_settings()
     client = get_openai_client()
     request: dict[str, Any] = {
-        "model": settings.LLM_MODEL,
+        "model": settings.llm_model,
         "messages": messages,
         "temperature": temperature,
         "stream": True,

@@ -43,8 +43,10 @@ class ReconnectMsg(_Msg):
 
 class AudioMsg(_Msg):
     type: Literal["audio"]
-    format: Annotated[str, StringConstraints(min_length=1, max_length=16)] = "webm"
+    # a hint only ("webm", "audio/webm;codecs=opus", …): the server reads the container itself
+    format: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "webm"
     data: NonEmpty
+    client_msg_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
 
 
 ClientMessage = Annotated[
