@@ -2,10 +2,12 @@ import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type K
 import { Link, useParams } from "react-router-dom";
 import { api } from "../../api/client";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { CameraPanel } from "../../components/interview/CameraPanel";
 import { ConnectionBanner } from "../../components/interview/ConnectionBanner";
 import { ConversationDisplay } from "../../components/interview/ConversationDisplay";
 import { btnDanger, btnPrimary, card, input, label, link, pageTitle } from "../../components/styles";
 import { isTerminal } from "../../hooks/connectionMachine";
+import { useCameraRecording } from "../../hooks/useCameraRecording";
 import { useResource } from "../../hooks/useResource";
 import { useWebSocket, type InterviewSocketOptions } from "../../hooks/useWebSocket";
 
@@ -18,10 +20,14 @@ export function InterviewRoomPage({ socketOptions }: { socketOptions?: Partial<I
   const { start } = socket;
   const [draft, setDraft] = useState("");
   const [confirmEnd, setConfirmEnd] = useState(false);
+  const camera = useCameraRecording(id);
+  const [recordCamera, setRecordCamera] = useState(true);
   const answerRef = useRef<HTMLTextAreaElement>(null);
   const refocus = useRef(false);
   const answerId = useId();
   const hintId = useId();
+  const cameraId = useId();
+  const cameraHintId = useId();
 
   const status = interview.data?.status;
   // A running interview (reload, another device) resumes at once; a new one waits for Start.
@@ -35,6 +41,18 @@ export function InterviewRoomPage({ socketOptions }: { socketOptions?: Partial<I
   const busy = socket.isStreaming || socket.isThinking || socket.hasPendingAnswer;
   const answerDisabled = !started || isTerminal(state) || busy;
   const canSend = !answerDisabled && draft.trim().length > 0;
+
+  // The interview is over for this window (ended, or taken over elsewhere): upload the recording.
+  const { finish: finishRecording } = camera;
+  const recording = camera.status === "recording";
+  useEffect(() => {
+    if (recording && isTerminal(state)) void finishRecording();
+  }, [recording, state, finishRecording]);
+
+  const begin = () => {
+    start();
+    if (recordCamera) void camera.start();
+  };
 
   // Disabling the box takes focus away; give it back when the AI has finished its turn.
   useEffect(() => {
@@ -102,7 +120,26 @@ export function InterviewRoomPage({ socketOptions }: { socketOptions?: Partial<I
           writing. The interview takes about {interview.data?.duration_min ?? 30} minutes. If your connection drops, your
           answers are kept and the interview picks up where it stopped.
         </p>
-        <button type="button" className={`${btnPrimary} mt-6`} onClick={start}>
+        <div className="mt-4 flex items-start gap-2">
+          <input
+            id={cameraId}
+            type="checkbox"
+            checked={recordCamera}
+            onChange={(e) => setRecordCamera(e.target.checked)}
+            aria-describedby={cameraHintId}
+            className="mt-1 h-4 w-4"
+          />
+          <div>
+            <label htmlFor={cameraId} className="font-medium text-slate-900">
+              Record my camera during the interview
+            </label>
+            <p id={cameraHintId} className="text-sm text-slate-700">
+              Your browser asks for permission first. The video goes to the hiring team when the interview ends; without
+              a camera the interview works just the same.
+            </p>
+          </div>
+        </div>
+        <button type="button" className={`${btnPrimary} mt-6`} onClick={begin}>
           Start interview
         </button>
       </section>
@@ -129,6 +166,8 @@ export function InterviewRoomPage({ socketOptions }: { socketOptions?: Partial<I
           </button>
         ) : null}
       </div>
+
+      <CameraPanel camera={camera} canStart={!isTerminal(state)} />
 
       <ConnectionBanner
         state={state}
