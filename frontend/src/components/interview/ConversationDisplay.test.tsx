@@ -77,6 +77,16 @@ describe("ConversationDisplay", () => {
     expect(screen.getByRole("status")).toHaveTextContent("AI is thinking…");
   });
 
+  it("keeps thinking until the reply's first words arrive (no empty bubble)", () => {
+    const { rerender } = render(<ConversationDisplay messages={[ai("g", "Q?"), cand("c1", "A"), ai("r", "", true)]} />);
+    expect(screen.getByRole("status")).toHaveTextContent("AI is thinking…");
+    expect(screen.getAllByTestId("message-ai")).toHaveLength(1);
+
+    rerender(<ConversationDisplay messages={[ai("g", "Q?"), cand("c1", "A"), ai("r", "Thanks", true)]} />);
+    expect(screen.queryByText("AI is thinking…")).not.toBeInTheDocument();
+    expect(screen.getAllByTestId("message-ai")).toHaveLength(2);
+  });
+
   it("shows the candidate's pending answer at once and offers a retry for a refused one", async () => {
     const onRetry = vi.fn();
     const { rerender } = render(<ConversationDisplay messages={[cand("c1", "My answer", "pending")]} onRetry={onRetry} />);

@@ -28,11 +28,17 @@ export function ConversationDisplay({
 }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const sticky = useRef(true);
+  // Between stream_start and the first words the turn is still "thinking", not an empty bubble.
+  const last = messages[messages.length - 1];
+  const awaitingText = last?.role === "ai" && last.streaming && last.content === "";
+  const shown = awaitingText ? messages.slice(0, -1) : messages;
+  const thinking = isThinking || awaitingText;
+
 
   useLayoutEffect(() => {
     const el = scroller.current;
     if (el && sticky.current) el.scrollTop = el.scrollHeight;
-  }, [messages, isThinking]);
+  }, [messages, thinking]);
 
   const onScroll = () => {
     const el = scroller.current;
@@ -61,11 +67,11 @@ export function ConversationDisplay({
         className="min-h-0 flex-1 overflow-y-auto rounded-lg border border-slate-200 bg-white p-4 print:overflow-visible"
         data-testid="conversation"
       >
-        {messages.length === 0 && !isThinking ? (
+        {shown.length === 0 && !thinking ? (
           <p className="text-slate-600">The conversation will appear here.</p>
         ) : null}
         <ol className="flex flex-col gap-4">
-          {messages.map((m) => (
+          {shown.map((m) => (
             <li
               key={m.id}
               className={`flex flex-col ${m.role === "candidate" ? "items-end" : "items-start"}`}
@@ -111,7 +117,7 @@ export function ConversationDisplay({
             </li>
           ))}
         </ol>
-        {isThinking ? (
+        {thinking ? (
           <p role="status" className="mt-4 flex items-center gap-2 text-slate-700" data-testid="thinking">
             <span aria-hidden="true" className="inline-block h-2 w-2 animate-pulse rounded-full bg-slate-600" />
             AI is thinking…

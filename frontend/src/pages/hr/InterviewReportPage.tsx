@@ -1,4 +1,4 @@
-import { useCallback, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, ApiError, type Evaluation, type Interview } from "../../api/client";
 import { isStaff } from "../../auth/context";
@@ -7,6 +7,8 @@ import { ScoreChart } from "../../components/hr/ScoreChart";
 import { StatusBadge } from "../../components/StatusBadge";
 import { btnPrimary, btnSecondary, card, link, pageTitle } from "../../components/styles";
 import { useResource } from "../../hooks/useResource";
+
+const LIVE_POLL_MS = 5_000;
 
 type EvaluationView = Evaluation | { status: "not_ready" };
 
@@ -30,9 +32,15 @@ export function InterviewReportPage() {
   const { id = "" } = useParams();
   const { user } = useAuth();
   const loadInterview = useCallback((signal: AbortSignal) => api.getInterview(id, signal), [id]);
-  const interview = useResource(loadInterview);
+  // A running interview is followed (status, transcript) until it ends; then the report is fetched.
+  const [livePollMs, setLivePollMs] = useState<number | undefined>(undefined);
+  const interview = useResource(loadInterview, livePollMs);
+  const status = interview.data?.status;
+  const running = status === "scheduled" || status === "in_progress";
+  const livePoll = running ? LIVE_POLL_MS : undefined;
+  if (livePoll !== livePollMs) setLivePollMs(livePoll);
   const loadTranscript = useCallback((signal: AbortSignal) => api.transcript(id, signal), [id]);
-  const transcript = useResource(loadTranscript);
+  const transcript = useResource(loadTranscript, livePollMs);
   const loadEvaluation = useCallback(
     async (signal: AbortSignal): Promise<EvaluationView> => {
       try {
@@ -49,6 +57,18 @@ export function InterviewReportPage() {
   const evalStatus = evaluation.data?.status;
   const shouldPoll = evalStatus === "pending" ? 3_000 : undefined;
   if (shouldPoll !== pollMs) setPollMs(shouldPoll); // poll only while the report is being made
+
+  const { reload: reloadEvaluation } = evaluation;
+  const { reload: reloadTranscript } = transcript;
+  const wasRunning = useRef(false);
+  useEffect(() => {
+    if (running) wasRunning.current = true;
+    else if (wasRunning.current) {
+      wasRunning.current = false; // it has just ended: the report is queued, the transcript final
+      reloadEvaluation();
+      reloadTranscript();
+    }
+  }, [running, reloadEvaluation, reloadTranscript]);
 
   const [rerunError, setRerunError] = useState<string | null>(null);
   const rerun = async () => {
