@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -123,6 +123,17 @@ class InterviewTranscript(SQLModel, table=True):
         UniqueConstraint("interview_id", "client_msg_id", name="uq_transcript_client_msg"),
         UniqueConstraint("interview_id", "stream_id", name="uq_transcript_stream"),
         Index("ix_transcript_interview_seq", "interview_id", "seq"),
+        # exactly once, even when two processes race (a recovered turn vs. a slow original):
+        # one AI reply per candidate turn, one greeting and one closing per interview
+        Index("uq_transcript_reply_to", "reply_to_id", unique=True),
+        Index(
+            "uq_transcript_opening_closing",
+            "interview_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("kind IN ('greeting', 'closing')"),
+            sqlite_where=text("kind IN ('greeting', 'closing')"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -55,6 +55,7 @@ TURN_LEASE_SEC = 30
 LEASE_REFRESH_SEC = 10
 COMPLETE_TEXT = "The interview is complete. Thank you for your time; HR will be in touch."
 AI_UNAVAILABLE_TEXT = "The AI interviewer is unavailable right now. Please send your answer again."
+SUPERSEDED_TEXT = "This reply was replaced; the interviewer's answer is in the conversation."
 ENDED_TEXT = "The interview has ended. Thank you for your time."
 
 
@@ -125,10 +126,13 @@ class TurnLease:
         return await process_alive(str(holder).split(":", 1)[0])
 
     async def keep_alive(self) -> None:
-        """Cheap to call per piece: touches Redis only every LEASE_REFRESH_SEC."""
+        """Cheap to call per piece: touches Redis only every LEASE_REFRESH_SEC (and takes
+        the lease again if Redis lost it, unless someone else has it now)."""
         if time.monotonic() - self._refreshed >= LEASE_REFRESH_SEC:
             self._refreshed = time.monotonic()
-            await get_redis().expire(self.key, TURN_LEASE_SEC)
+            redis = get_redis()
+            if not await redis.expire(self.key, TURN_LEASE_SEC):
+                await redis.set(self.key, self.value, nx=True, ex=TURN_LEASE_SEC)
 
     async def release(self) -> None:
         redis = get_redis()
@@ -581,7 +585,17 @@ class InterviewConductorService:
         seq = await log.next_seq()
         row = await self._save_ai_turn(session, plan, answer, stream_id, text, seq)
         if row is None:
-            return  # the interview ended meanwhile: the partial turn is dropped
+            # the interview ended meanwhile, or another process saved this turn first
+            # (a recovery racing a slow original): withdraw the partial text, save nothing
+            yield await log.publish(
+                {
+                    "type": "error",
+                    "code": "AI_UNAVAILABLE",
+                    "content": SUPERSEDED_TEXT,
+                    "stream_id": stream_id,
+                }
+            )
+            return
         if plan.question_index is not None:
             session.question_index = plan.question_index
             session.follow_up_used = plan.is_follow_up
@@ -633,7 +647,11 @@ class InterviewConductorService:
                 is_follow_up=plan.is_follow_up,
             )
             db.add(row)
-            await db.commit()
+            try:
+                await db.commit()
+            except IntegrityError:
+                logger.info("interview %s: turn already saved elsewhere", session.interview_id)
+                return None
             await db.refresh(row)
             return row
 

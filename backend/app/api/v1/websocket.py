@@ -430,7 +430,7 @@ async def close_if_time_is_up(conn: Connection) -> None:
     manager = get_manager()
     if manager.turn_running(conn.interview_id):
         return
-    session = await load_session(conn.interview_id, rebuild=False)
+    session = await load_session(conn.interview_id)
     if session is None or session.closed or session.status != "in_progress":
         return
     if session.time_is_up():
