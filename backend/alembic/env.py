@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from logging.config import fileConfig
 
-from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
+from alembic import context
 from app.core.config import get_settings
 from app.core.database import create_engine
 
