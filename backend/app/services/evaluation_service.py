@@ -12,17 +12,8 @@ from app.ai.chains.evaluation_chain import EvaluationInput, QuestionAnswers, eva
 from app.ai.errors import AIUnavailableError, EvaluationFailedError
 from app.core.config import get_settings
 from app.core.database import session_factory
-from app.models import (
-    Candidate,
-    Evaluation,
-    EvaluationStatus,
-    Interview,
-    InterviewAnswer,
-    InterviewQuestion,
-    InterviewTranscript,
-    Job,
-    utcnow,
-)
+from app.models import Evaluation, EvaluationStatus, InterviewAnswer, utcnow
+from app.services.interview_session import load_record
 
 logger = logging.getLogger("app.evaluation")
 
@@ -51,19 +42,10 @@ async def queue_evaluation(interview_id: int) -> None:
 
 
 async def build_input(interview_id: int) -> EvaluationInput | None:
+    record = await load_record(interview_id)
+    if record is None:
+        return None
     async with session_factory()() as db:
-        interview = await db.get(Interview, interview_id)
-        if interview is None:
-            return None
-        job = await db.get(Job, interview.job_id)
-        candidate = await db.get(Candidate, interview.candidate_id)
-        questions = (
-            await db.exec(
-                select(InterviewQuestion)
-                .where(InterviewQuestion.interview_id == interview_id)
-                .order_by(col(InterviewQuestion.order))
-            )
-        ).all()
         answers = (
             await db.exec(
                 select(InterviewAnswer)
@@ -71,13 +53,7 @@ async def build_input(interview_id: int) -> EvaluationInput | None:
                 .order_by(col(InterviewAnswer.id))
             )
         ).all()
-        rows = (
-            await db.exec(
-                select(InterviewTranscript)
-                .where(InterviewTranscript.interview_id == interview_id)
-                .order_by(col(InterviewTranscript.seq))
-            )
-        ).all()
+    job, candidate, questions, rows = record.job, record.candidate, record.questions, record.rows
     by_question: dict[int | None, list[str]] = {}
     for answer in answers:
         by_question.setdefault(answer.question_id, []).append(answer.content)

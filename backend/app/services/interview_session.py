@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import get_settings
 from app.core.database import session_factory
@@ -113,28 +114,52 @@ async def max_saved_seq(interview_id: int) -> int:
     return int(value or 0)
 
 
-async def rebuild_session(interview_id: int) -> InterviewSession | None:
-    """Derive the session from PostgreSQL alone; None when the interview does not exist."""
+@dataclass
+class InterviewRecord:
+    """An interview with everything a turn, a rebuild or an evaluation reads about it."""
+
+    interview: Interview
+    job: Job | None
+    candidate: Candidate | None
+    questions: list[InterviewQuestion]
+    rows: list[InterviewTranscript]  # the transcript, in seq order
+
+
+async def transcript_rows(db: AsyncSession, interview_id: int) -> list[InterviewTranscript]:
+    result = await db.exec(
+        select(InterviewTranscript)
+        .where(InterviewTranscript.interview_id == interview_id)
+        .order_by(col(InterviewTranscript.seq))
+    )
+    return list(result.all())
+
+
+async def load_record(interview_id: int) -> InterviewRecord | None:
     async with session_factory()() as db:
         interview = await db.get(Interview, interview_id)
         if interview is None:
             return None
-        job = await db.get(Job, interview.job_id)
-        candidate = await db.get(Candidate, interview.candidate_id)
-        questions = (
-            await db.exec(
-                select(InterviewQuestion)
-                .where(InterviewQuestion.interview_id == interview_id)
-                .order_by(col(InterviewQuestion.order))
-            )
-        ).all()
-        rows = (
-            await db.exec(
-                select(InterviewTranscript)
-                .where(InterviewTranscript.interview_id == interview_id)
-                .order_by(col(InterviewTranscript.seq))
-            )
-        ).all()
+        questions = await db.exec(
+            select(InterviewQuestion)
+            .where(InterviewQuestion.interview_id == interview_id)
+            .order_by(col(InterviewQuestion.order))
+        )
+        return InterviewRecord(
+            interview=interview,
+            job=await db.get(Job, interview.job_id),
+            candidate=await db.get(Candidate, interview.candidate_id),
+            questions=list(questions.all()),
+            rows=await transcript_rows(db, interview_id),
+        )
+
+
+async def rebuild_session(interview_id: int) -> InterviewSession | None:
+    """Derive the session from PostgreSQL alone; None when the interview does not exist."""
+    record = await load_record(interview_id)
+    if record is None:
+        return None
+    interview, job, candidate = record.interview, record.job, record.candidate
+    questions, rows = record.questions, record.rows
     session = InterviewSession(
         interview_id=interview_id,
         status=interview.status.value,

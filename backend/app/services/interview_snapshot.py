@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import col, select
-
 from app.core.database import session_factory
-from app.models import Interview, InterviewTranscript
+from app.models import Interview
 from app.services.interview_events import Subscriber, get_hub
-from app.services.interview_session import history_entry, load_session
+from app.services.interview_session import history_entry, load_session, transcript_rows
 
 
 async def build_snapshot(interview_id: int, sub: Subscriber) -> dict[str, Any]:
@@ -35,13 +33,7 @@ async def build_snapshot(interview_id: int, sub: Subscriber) -> dict[str, Any]:
     session = await load_session(interview_id)
     async with session_factory()() as db:
         interview = await db.get(Interview, interview_id)
-        rows = (
-            await db.exec(
-                select(InterviewTranscript)
-                .where(InterviewTranscript.interview_id == interview_id)
-                .order_by(col(InterviewTranscript.seq))
-            )
-        ).all()
+        rows = await transcript_rows(db, interview_id)
     history = [history_entry(r) for r in rows]
     if pending is not None and any(h.get("stream_id") == pending["stream_id"] for h in history):
         pending = None
