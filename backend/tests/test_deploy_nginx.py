@@ -33,7 +33,7 @@ from app.models import Role
 from app.services.interview_events import process_key
 from tests.conftest import free_port
 from tests.support.factories import InterviewSetup, auth, make_interview, make_user, token
-from tests.support.ws import Frame, WSClient
+from tests.support.ws import WSClient
 from tests.support.ws_flow import (
     LONG_ANSWER,
     ai_rows,
@@ -45,6 +45,7 @@ from tests.support.ws_flow import (
     observe_path,
     of_type,
     one,
+    resumed_reply,
     start,
     wait_for,
 )
@@ -372,7 +373,7 @@ async def test_drop_mid_stream_on_one_process_resumes_on_the_other(topo, setup, 
     again = await _elsewhere(topo, chat_path(setup), tickets.pop, avoid=dropped_on)
     await again.send({"type": "reconnect", "last_seq": last_seq})
     snap = (await again.recv_until("reconnected"))[-1]
-    final_text = await _rest_of_turn(again, snap, stream_id, seen)
+    final_text = await resumed_reply(again, snap, stream_id, seen)
     assert "word59" in final_text
 
     cands = [r for r in await candidate_rows(interview_id) if r.client_msg_id == "ng-r1"]
@@ -383,29 +384,6 @@ async def test_drop_mid_stream_on_one_process_resumes_on_the_other(topo, setup, 
     assert len(await ai_rows(interview_id)) == 2  # greeting + this reply
     await again.close()
     await _assert_logs_clean(topo)
-
-
-async def _rest_of_turn(ws: WSClient, snap: Frame, stream_id: str, seen: list[Frame]) -> str:
-    """After `reconnected`: the resumed turn's final text, checking that the text so far plus
-    the live rest add up, with no piece twice; or the finished turn from the history, once."""
-    pending = snap["pending_stream"]
-    if pending is None:
-        entries = [h for h in snap["conversation_history"] if h.get("stream_id") == stream_id]
-        assert len(entries) == 1
-        return str(entries[0]["content"])
-    assert pending["stream_id"] == stream_id and pending["kind"] == "response"
-    assert pending["content"].startswith(
-        "".join(c["content"] for c in of_type(seen, "stream_chunk") if c["stream_id"] == stream_id)
-    )
-    rest = await ws.recv_until("stream_end", timeout=15)
-    chunks = of_type(rest, "stream_chunk")
-    assert all(c["stream_id"] == stream_id for c in chunks)
-    assert all(c["chunk_index"] > pending["chunk_index"] for c in chunks)
-    end = rest[-1]
-    assert end["stream_id"] == stream_id
-    assert pending["content"] + "".join(c["content"] for c in chunks) == end["content"]
-    assert all(f["seq"] > snap["last_seq"] for f in rest if "seq" in f)
-    return str(end["content"])
 
 
 async def test_observer_on_one_process_sees_the_candidate_on_the_other(topo, setup, db):

@@ -39,6 +39,7 @@ from tests.support.ws_flow import (
     observe_path,
     of_type,
     one,
+    resumed_reply,
     start,
     transcript,
     wait_for,
@@ -253,28 +254,7 @@ async def test_reply_survives_a_drop_on_a_and_resumes_on_b(apps, setup, standin)
     on_b = await WSClient.open(b.ws(chat_path(setup), setup.candidate_user))
     await on_b.send({"type": "reconnect", "last_seq": last_seq})
     snap = (await on_b.recv_until("reconnected"))[-1]
-    pending = snap["pending_stream"]
-    if pending is not None:  # still generating: the text so far, then the live rest
-        assert pending["stream_id"] == stream_id
-        assert pending["kind"] == "response"
-        assert pending["chunk_index"] >= 5
-        assert pending["content"].startswith(
-            "".join(c["content"] for c in of_type(seen, "stream_chunk"))
-        )
-        rest = await on_b.recv_until("stream_end", timeout=15)
-        chunks = of_type(rest, "stream_chunk")
-        assert all(c["stream_id"] == stream_id for c in chunks), (stream_id, pending, rest)
-        assert all(c["chunk_index"] > pending["chunk_index"] for c in chunks), (pending, rest)
-        assert [c["chunk_index"] for c in chunks] == sorted({c["chunk_index"] for c in chunks})
-        end = rest[-1]
-        assert end["stream_id"] == stream_id
-        assert pending["content"] + "".join(c["content"] for c in chunks) == end["content"]
-        assert all(f["seq"] > snap["last_seq"] for f in rest if "seq" in f), (snap, rest)
-        final_text = end["content"]
-    else:  # it finished meanwhile: it is in the history, once
-        entries = [h for h in snap["conversation_history"] if h.get("stream_id") == stream_id]
-        assert len(entries) == 1
-        final_text = entries[0]["content"]
+    final_text = await resumed_reply(on_b, snap, stream_id, seen)
     assert "word59" in final_text
 
     # saved exactly once, answering the one saved message

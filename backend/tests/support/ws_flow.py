@@ -148,3 +148,29 @@ def assert_same_events(reference: list[Frame], other: list[Frame]) -> None:
             f["content"] for f in of_type(got, "stream_chunk") if f["stream_id"] == end["stream_id"]
         )
         assert text == end["content"], f"chunks {text!r} != stream_end {end['content']!r}"
+
+
+async def resumed_reply(ws: WSClient, snap: Frame, stream_id: str, seen: list[Frame]) -> str:
+    """After `reconnected` on a socket that replaced one dropped mid-reply (`seen`: what the
+    dropped one got): the reply's final text. Still generating: the text so far, then the live
+    rest after it, adding up with no piece twice; finished meanwhile: in the history, once."""
+    pending = snap["pending_stream"]
+    if pending is None:
+        entries = [h for h in snap["conversation_history"] if h.get("stream_id") == stream_id]
+        assert len(entries) == 1
+        return str(entries[0]["content"])
+    seen_chunks = [c for c in of_type(seen, "stream_chunk") if c["stream_id"] == stream_id]
+    assert pending["stream_id"] == stream_id
+    assert pending["kind"] == "response"
+    assert pending["chunk_index"] >= max((c["chunk_index"] for c in seen_chunks), default=-1)
+    assert pending["content"].startswith("".join(c["content"] for c in seen_chunks))
+    rest = await ws.recv_until("stream_end", timeout=15)
+    chunks = of_type(rest, "stream_chunk")
+    assert all(c["stream_id"] == stream_id for c in chunks), (stream_id, pending, rest)
+    assert all(c["chunk_index"] > pending["chunk_index"] for c in chunks), (pending, rest)
+    assert [c["chunk_index"] for c in chunks] == sorted({c["chunk_index"] for c in chunks})
+    end = rest[-1]
+    assert end["stream_id"] == stream_id
+    assert pending["content"] + "".join(c["content"] for c in chunks) == end["content"]
+    assert all(f["seq"] > snap["last_seq"] for f in rest if "seq" in f), (snap, rest)
+    return str(end["content"])
