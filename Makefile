@@ -8,7 +8,7 @@ BACKEND := backend
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-backend test-embedded test-real test-frontend lint bench migrate \
+.PHONY: setup system-deps run test test-backend test-embedded test-real test-frontend lint bench migrate \
 	seed frontend-setup frontend-build clean
 
 setup: $(STAMPS)/backend
@@ -44,7 +44,10 @@ run: seed frontend-build
 	cd $(BACKEND) && ../$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT) \
 		--ws websockets-sansio --loop uvloop --http httptools --ws-per-message-deflate false
 
-test: setup lint test-backend test-frontend
+test: setup system-deps lint test-backend test-frontend
+
+system-deps:
+	@bash scripts/system_deps.sh
 
 test-backend: test-embedded test-real
 
