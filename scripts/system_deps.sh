@@ -12,4 +12,4 @@ echo "installing Debian packages: ${need[*]}"
 run() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
   echo "need root to install: ${need[*]}" >&2; exit 1; fi; }
 run apt-get update -qq
-DEBIAN_FRONTEND=noninteractive run apt-get install -y -qq --no-install-recommends "${need[@]}"
+run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
