@@ -210,7 +210,13 @@ async def _clean_state(app: Any) -> AsyncIterator[None]:
     from app.core.redis import get_redis
     from app.services import lifecycle
     from app.services.interview_events import get_hub
+    from app.services.ws_connection_manager import get_manager
 
+    # sockets the test left open on the in-process server finish their clean-up first
+    for _ in range(100):
+        if not get_manager().local:
+            break
+        await asyncio.sleep(0.05)
     await lifecycle.drain()
     await get_hub().forget_all()
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
