@@ -212,7 +212,8 @@ async def _clean_state(app: Any) -> AsyncIterator[None]:
     from app.services.interview_events import get_hub
     from app.services.ws_connection_manager import get_manager
 
-    # sockets the test left open on the in-process server finish their clean-up first
+    # sockets the test left open on the in-process server are closed and cleaned up first
+    await get_manager().close_all(1001)
     for _ in range(100):
         if not get_manager().local:
             break
