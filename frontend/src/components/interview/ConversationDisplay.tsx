@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef } from "react";
+import { useEffect, useLayoutEffect, useRef } from "react";
 import type { ChatMessage } from "../../hooks/connectionMachine";
 
 interface Props {
@@ -39,6 +39,17 @@ export function ConversationDisplay({
     const el = scroller.current;
     if (el && sticky.current) el.scrollTop = el.scrollHeight;
   }, [messages, thinking]);
+
+  // A banner or message above it can shrink the view: keep the newest text in sight.
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => {
+      if (sticky.current) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
 
   const onScroll = () => {
     const el = scroller.current;
