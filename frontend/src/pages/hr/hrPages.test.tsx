@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/react";
+import { act, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import type { ReactElement } from "react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
@@ -184,6 +184,36 @@ describe("HR pages", () => {
     });
     renderAt("/hr/interviews/1", "/hr/interviews/:id", <InterviewReportPage />);
     expect(await screen.findByText("The report is made when the interview has ended.")).toBeInTheDocument();
+  });
+
+  it("follows a running interview and shows the report by itself when it ends", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const routes: Routes = {
+        "GET /api/v1/interviews/1": { body: iv({ status: "in_progress", connected: true }) },
+        "GET /api/v1/interviews/1/transcript": { body: [] },
+      };
+      mockApi(routes);
+      renderAt("/hr/interviews/1", "/hr/interviews/:id", <InterviewReportPage />);
+      expect(await screen.findByText("The report is made when the interview has ended.")).toBeInTheDocument();
+      expect(screen.getByRole("link", { name: "Watch live" })).toBeInTheDocument();
+
+      routes["GET /api/v1/interviews/1"] = { body: iv({ status: "completed" }) };
+      routes["GET /api/v1/interviews/1/transcript"] = {
+        body: [{ id: 1, seq: 3, role: "ai", content: "Hello Alice.", created_at: "x" }],
+      };
+      routes["GET /api/v1/interviews/1/evaluation"] = {
+        body: { status: "done", overall_score: 64, recommendation: "maybe", summary: "Fine.", question_scores: [] },
+      };
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(5_000);
+      });
+      expect(await screen.findByText("64")).toBeInTheDocument();
+      expect(await screen.findByText("Hello Alice.")).toBeInTheDocument();
+      expect(screen.queryByRole("link", { name: "Watch live" })).not.toBeInTheDocument();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("the live view watches over /observe, read-only", async () => {
