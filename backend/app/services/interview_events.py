@@ -35,6 +35,7 @@ PROCESS_ID = uuid.uuid4().hex[:12]
 SEQ_BLOCK = 256
 RECENT_EVENTS = 2048  # per interview, for replay after a snapshot
 STATE_TTL_SEC = 2 * 60 * 60
+STATE_TTL_RENEW_SEC = 60
 NO_SEQ_TYPES = frozenset({"ping", "pong", "error", "reconnected"})
 
 Event = dict[str, Any]
@@ -157,6 +158,7 @@ class InterviewEventLog:
         self._limit = -1  # the local block is [_next, _limit]
         self._unflushed: list[Event] = []
         self._state_dirty = False
+        self._state_ttl_at = 0.0  # when the flush last renewed the state key's TTL
         self._lock = asyncio.Lock()
 
     # -- producing ------------------------------------------------------------------------
@@ -349,6 +351,10 @@ class EventHub:
         self._flush_done.set()
 
     async def _flush(self, logs: set[InterviewEventLog]) -> None:
+        # In-process Redis (memory://) has no other process to relay to: publishing would only
+        # feed this process's own listener, which drops its own batches.
+        relay = not get_settings().REDIS_URL.startswith("memory://")
+        now = time.monotonic()
         async with get_redis().pipeline(transaction=False) as pipe:
             queued = False
             for log in logs:
@@ -356,9 +362,13 @@ class EventHub:
                 if state is not None:
                     key = state_key(log.interview_id)
                     pipe.hset(key, mapping=dict(state))  # type: ignore[arg-type]
-                    pipe.expire(key, STATE_TTL_SEC)
+                    # the TTL once a minute and at every turn boundary, not once per token
+                    boundary = any(e["type"] != "stream_chunk" for e in events)
+                    if boundary or now - log._state_ttl_at > STATE_TTL_RENEW_SEC:
+                        log._state_ttl_at = now
+                        pipe.expire(key, STATE_TTL_SEC)
                     queued = True
-                if events:
+                if events and relay:
                     payload = orjson.dumps(
                         {"origin": PROCESS_ID, "epoch": log.epoch, "events": events}
                     )
