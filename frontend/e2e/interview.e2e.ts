@@ -154,7 +154,6 @@ describe("a candidate's interview", () => {
       },
       15_000,
     );
-    assert.ok(attempts.has("1") || attempts.has("2"), "the banner counts the attempts");
     const frozen = (await shownMessages(room)).filter((x) => x.role === "ai")[2];
     assert.ok(frozen && frozen.text.startsWith(before), "the partial reply stays on screen while offline");
     await until("the newest text to stay in view under the banner", () => newestMessageInView(room), 5_000);
