@@ -58,10 +58,12 @@ test-real: setup
 	cd $(BACKEND) && HIREEZ_TEST_MODE=real ../$(PY) -m pytest -q
 
 test-frontend: setup frontend-setup
-	cd frontend && npm run -s typecheck && npm run -s lint && npm test --silent
+	cd frontend && npm run -s typecheck && npm run -s lint && npm test --silent && npm run -s api:check
 	cd frontend && npm run -s build
 	cd frontend && ../$(PY) ../scripts/with_backend.py --origin http://localhost:3000 -- \
 		npx vitest run --config vitest.live.config.ts
+	cd frontend && ../$(PY) ../scripts/with_backend.py --standin --standin-token-delay 0.06 -- \
+		npm run -s e2e
 
 lint: setup
 	cd $(BACKEND) && ../$(VENV)/bin/ruff check app tests alembic
