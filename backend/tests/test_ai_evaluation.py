@@ -169,3 +169,26 @@ async def test_provider_failure_during_repair_is_unavailable(standin):
     with pytest.raises(AIUnavailableError):
         await evaluate_interview(INPUT)
     assert len(standin.requests()) == 2
+
+
+def test_a_question_never_answered_scores_zero_whatever_the_model_says():
+    from app.ai.chains.evaluation_chain import NOT_ANSWERED, parse_evaluation
+
+    inp = make_eval_input([STRONG_ANSWERS[0], "", ""])
+    reply = json.dumps(
+        {
+            "overall_score": 70,
+            "recommendation": "hire",
+            "summary": "ok",
+            "question_scores": [
+                {"question_id": q, "score": 7, "comment": "good"} for q in (11, 12, 13)
+            ],
+        }
+    )
+    result = parse_evaluation(reply, inp)
+    assert result is not None
+    assert [(s.score, s.comment) for s in result.question_scores] == [
+        (7, "good"),
+        (0, NOT_ANSWERED),
+        (0, NOT_ANSWERED),
+    ]

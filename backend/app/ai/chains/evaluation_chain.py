@@ -7,8 +7,9 @@ unusable, one repair request; then EvaluationFailedError. `offline`: the heurist
 
 Choices made where the model's output is incomplete:
 - a planned question the model did not score gets 0 with the comment "Not assessed by the
-  model" ("Not answered in the interview" when the candidate gave no answer to it); the model's
-  own overall_score is kept as given, not recomputed;
+  model"; one the candidate never answered (the interview ended early) gets 0 with "Not
+  answered in the interview" whatever the model said, since there was nothing to judge; the
+  model's own overall_score is kept as given, not recomputed;
 - no overall_score: ten times the mean of the question scores the model did give;
 - no (or unrecognisable) recommendation: derived from the overall score (80/60/40 bands);
 - question ids not in the interview are dropped; the first score for an id wins;
@@ -149,10 +150,10 @@ def parse_evaluation(text: str, inp: EvaluationInput) -> EvaluationResult | None
 
     question_scores = []
     for qa in sorted(inp.questions, key=lambda q: q.order):
-        if qa.question_id in scored:
+        answered = any(a.strip() for a in qa.answers)
+        if qa.question_id in scored and answered:
             question_scores.append(scored[qa.question_id])
         else:
-            answered = any(a.strip() for a in qa.answers)
             comment = NOT_ASSESSED if answered else NOT_ANSWERED
             question_scores.append(
                 QuestionScore(question_id=qa.question_id, score=0, comment=comment)
