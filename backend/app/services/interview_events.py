@@ -233,8 +233,23 @@ class InterviewEventLog:
         ):
             self.pending = None
             self.pending_known = True
+            if event.get("stream_id") is not None:
+                self._drop_chunks(event["stream_id"])
         if kind.startswith("stream_") or kind in ("ended", "complete", "error"):
             self._state_dirty = True
+
+    def _drop_chunks(self, stream_id: str) -> None:
+        """A finished turn's pieces are all in its `stream_end` (a failed one's are withdrawn by
+        its error): every snapshot from now on has a `last_seq` past them, so the replay buffer
+        keeps only the turn's boundaries (memory per interview: ~1 event a turn, not ~100)."""
+        self.recent = deque(
+            (
+                e
+                for e in self.recent
+                if e["type"] != "stream_chunk" or e.get("stream_id") != stream_id
+            ),
+            maxlen=RECENT_EVENTS,
+        )
 
     def _deliver(self, event: Event) -> None:
         for sub in self.subscribers:
