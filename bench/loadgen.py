@@ -413,7 +413,7 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
         if args.think > 0:
             await asyncio.sleep(0.5)
             idle_rss = watch.rss()
-            idle_streaming = run.stats.streaming
+            idle_streaming, idle_greeted = run.stats.streaming, run.stats.greeted
             run.first_answers.set()
         run.window_start = time.monotonic() + args.warmup
         run.window_end = run.window_start + args.measure
@@ -478,10 +478,12 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
     result["other_cores"] = round(max(0.0, busy - server_cpu - own - stand_cpu) / window, 3)
     if tokens1 > tokens0 and watch.proc:
         result["server_cpu_us_per_token"] = round(server_cpu / (tokens1 - tokens0) * 1e6, 1)
-    if idle_rss is not None and args.k > warm:
+    if idle_rss is not None and idle_greeted > warm:
+        # over the sockets open and greeted at that moment (not all K may have made it)
         result["idle_rss_mib"] = round(idle_rss / 2**20, 1)
-        result["idle_kib_per_socket"] = round((idle_rss - rss_base) / 1024 / (args.k - warm), 1)
-        result["idle_greeted"] = run.stats.greeted
+        per_socket = (idle_rss - rss_base) / 1024 / (idle_greeted - warm)
+        result["idle_kib_per_socket"] = round(per_socket, 1)
+        result["idle_greeted"] = idle_greeted
         result["idle_streaming"] = idle_streaming
     if stand0 and stand1:
         result["standin"] = {
