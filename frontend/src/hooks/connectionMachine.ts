@@ -61,6 +61,23 @@ export const TERMINAL_STATES: ReadonlySet<ConnectionState> = new Set<ConnectionS
 
 export type TimerId = "reconnect" | "ping" | "pongTimeout" | "silence";
 
+/** Which candidate socket the room speaks on: the chat socket or the voice socket (docs/voice.md). */
+export type Endpoint = "chat" | "voice";
+
+/** One spoken sentence of an AI turn (`audio` event), waiting to be played. */
+export interface AudioClip {
+  streamId: string;
+  index: number;
+  /** The turn's final sentence. */
+  last: boolean;
+  /** `mp3`, `opus` (ogg) or `wav`. */
+  format: string;
+  text: string;
+  /** base64 */
+  data: string;
+  seq: number;
+}
+
 export interface MachineConfig {
   interviewId: number | string;
   /** `ws://host` or `wss://host`, no trailing slash. */
@@ -76,6 +93,8 @@ export interface MachineConfig {
   pongTimeoutMs: number;
   /** WS_HEARTBEAT_INTERVAL_SEC; twice this much silence from the server means a dead socket. */
   serverHeartbeatIntervalMs: number;
+  /** The endpoint the first connection uses (candidates only); `setEndpoint` switches later. */
+  endpoint: Endpoint;
 }
 
 export const DEFAULT_CONFIG: Omit<MachineConfig, "interviewId" | "wsBase"> = {
@@ -86,6 +105,7 @@ export const DEFAULT_CONFIG: Omit<MachineConfig, "interviewId" | "wsBase"> = {
   pingIntervalMs: 25_000,
   pongTimeoutMs: 10_000,
   serverHeartbeatIntervalMs: 30_000,
+  endpoint: "chat",
 };
 
 export type CandidateMessageStatus = "pending" | "sent" | "failed";
@@ -104,6 +124,8 @@ export interface ChatMessage {
   kind?: StreamKind;
   /** The seq of the event that made this turn durable, when known. */
   seq?: number;
+  /** A spoken answer: "…" until its `transcription` arrives. */
+  voice?: boolean;
 }
 
 export interface OutboxEntry {
@@ -149,6 +171,14 @@ export interface MachineState {
   retryableClientMsgId: string | null;
   closeCode: number | null;
   finishedMessage: string | null;
+  /** The socket in use (or to use next): chat or voice. */
+  endpoint: Endpoint;
+  /** The placeholder of a spoken answer sent and not yet transcribed (its message id). */
+  pendingVoiceId: string | null;
+  /** Spoken sentences not played yet, in order (by turn, then `index`). */
+  audioQueue: AudioClip[];
+  /** Turns the candidate stopped: their later sentences are dropped. */
+  mutedStreams: string[];
 }
 
 export type MachineEvent =
@@ -170,12 +200,21 @@ export type MachineEvent =
   | { type: "reconnect" }
   /** Observer: the REST transcript, fetched to learn the candidate's words (they are not on the live stream). */
   | { type: "transcriptLoaded"; entries: HistoryEntry[] }
+  /** Switch the candidate socket between chat and voice: reconnects on the other endpoint. */
+  | { type: "setEndpoint"; endpoint: Endpoint }
+  /** One recorded utterance (voice socket): sent as one binary frame. */
+  | { type: "sendAudio"; id: string; data: Blob | ArrayBuffer }
+  /** The player finished (or skipped) this clip. */
+  | { type: "audioDone"; streamId: string; index: number }
+  /** "Stop speaking": drop every queued clip and the rest of the turns they belong to. */
+  | { type: "stopAudio" }
   | { type: "dispose" };
 
 export type Effect =
   | { kind: "fetchTicket"; gen: number }
   | { kind: "open"; gen: number; url: string }
   | { kind: "send"; msg: ClientMessage }
+  | { kind: "sendBinary"; data: Blob | ArrayBuffer }
   | { kind: "close"; code: number; reason: string }
   | { kind: "startTimer"; id: TimerId; ms: number }
   | { kind: "cancelTimer"; id: TimerId }
@@ -217,6 +256,10 @@ export function createInitialState(
     retryableClientMsgId: null,
     closeCode: null,
     finishedMessage: null,
+    endpoint: config.endpoint ?? DEFAULT_CONFIG.endpoint,
+    pendingVoiceId: null,
+    audioQueue: [],
+    mutedStreams: [],
   };
 }
 
@@ -227,9 +270,10 @@ export function backoffDelay(attempt: number, random: number, config: MachineCon
   return Math.round(base * (1 - config.jitterRatio + 2 * config.jitterRatio * r));
 }
 
-export function interviewSocketUrl(config: MachineConfig, ticket: string): string {
+export function interviewSocketUrl(config: MachineConfig, ticket: string, endpoint: Endpoint = "chat"): string {
   const suffix = config.mode === "observer" ? "/observe" : "";
-  return `${config.wsBase}/api/v1/ws/interview/${config.interviewId}${suffix}?token=${encodeURIComponent(ticket)}`;
+  const path = config.mode === "candidate" && endpoint === "voice" ? "voice" : "interview";
+  return `${config.wsBase}/api/v1/ws/${path}/${config.interviewId}${suffix}?token=${encodeURIComponent(ticket)}`;
 }
 
 export function isTerminal(state: ConnectionState): boolean {
@@ -238,7 +282,28 @@ export function isTerminal(state: ConnectionState): boolean {
 
 /** Candidate turns still waiting for the server (queued while offline, or sent and not yet accepted). */
 export function hasUnconfirmedAnswer(state: MachineState): boolean {
-  return state.outbox.length > 0;
+  return state.outbox.length > 0 || state.pendingVoiceId !== null;
+}
+
+/** Drop the "…" of a spoken answer that will not be transcribed (refused, or its socket is gone). */
+function dropVoicePlaceholder(tx: Tx): void {
+  const id = tx.s.pendingVoiceId;
+  if (id === null) return;
+  tx.s.pendingVoiceId = null;
+  removeMessage(tx, id);
+}
+
+function insertClip(queue: AudioClip[], clip: AudioClip): AudioClip[] {
+  if (queue.some((c) => c.streamId === clip.streamId && c.index === clip.index)) return queue;
+  const next = [...queue];
+  // After the last clip of the same turn with a smaller index; a new turn goes to the end.
+  let at = next.length;
+  for (let i = next.length - 1; i >= 0; i--) {
+    const c = next[i]!;
+    if (c.streamId === clip.streamId && c.index > clip.index) at = i;
+  }
+  next.splice(at, 0, clip);
+  return next;
 }
 
 const HEARTBEAT_TIMERS: TimerId[] = ["ping", "pongTimeout", "silence"];
@@ -310,6 +375,8 @@ function dropSocket(tx: Tx, random: number): void {
   const { s } = tx;
   stopHeartbeat(tx);
   unsendOutbox(tx);
+  // The utterance may or may not have arrived: the snapshot after the reconnect says.
+  dropVoicePlaceholder(tx);
   s.gen += 1;
   s.synced = false;
   s.gotReconnected = false;
@@ -327,6 +394,7 @@ function enterTerminal(tx: Tx, status: ConnectionState): void {
   const { s } = tx;
   stopAllTimers(tx);
   unsendOutbox(tx);
+  dropVoicePlaceholder(tx);
   s.gen += 1;
   s.phase = "none";
   s.status = status;
@@ -446,6 +514,7 @@ function applyReconnected(tx: Tx, msg: ReconnectedEvent): void {
   s.outbox = s.outbox.filter((e) => !confirmed.has(e.clientMsgId));
 
   const messages = [...history];
+  s.pendingVoiceId = null; // a spoken answer that arrived is in the history; one that did not is lost
   const pending = msg.pending_stream;
   if (pending) {
     s.chunkIndex = { ...s.chunkIndex, [pending.stream_id]: pending.chunk_index };
@@ -513,6 +582,7 @@ function applyError(tx: Tx, msg: ErrorEvent): void {
         if (s.streamingId === streamId) s.streamingId = null;
       }
       s.isThinking = false;
+      dropVoicePlaceholder(tx); // speech-to-text failed: nothing was saved, record again
       const lastCandidate = [...s.messages].reverse().find((m) => m.role === "candidate");
       s.retryableClientMsgId = lastCandidate?.clientMsgId ?? null;
       flush(tx);
@@ -522,6 +592,10 @@ function applyError(tx: Tx, msg: ErrorEvent): void {
     case ErrorCode.RATE_LIMITED:
     case ErrorCode.INVALID_MESSAGE: {
       // The answer in flight was refused: show it as not sent, with a retry.
+      if (s.pendingVoiceId !== null) {
+        dropVoicePlaceholder(tx); // empty, silent or undecodable audio: nothing saved
+        return;
+      }
       const entry = inFlight(s);
       if (entry) {
         s.outbox = s.outbox.filter((e) => e !== entry);
@@ -633,14 +707,43 @@ function handleConversationEvent(tx: Tx, msg: ServerMessage): void {
       return;
     }
     case "transcription": {
-      upsertMessage(tx, `s${msg.seq}`, () => ({
-        id: `s${msg.seq}`,
+      // The id a history entry of this answer will have (its client_msg_id), so a snapshot replaces it.
+      const id = msg.client_msg_id ?? `s${msg.seq}`;
+      const words: ChatMessage = {
+        id,
         role: "candidate",
         content: msg.content,
         streaming: false,
         status: "sent",
         seq: msg.seq,
-      }));
+        voice: true,
+        ...(msg.client_msg_id ? { clientMsgId: msg.client_msg_id } : {}),
+      };
+      if (s.messages.some((m) => m.id === id || (m.role === "candidate" && m.seq === msg.seq))) return;
+      const placeholder = s.pendingVoiceId;
+      s.pendingVoiceId = null;
+      const i = placeholder === null ? -1 : s.messages.findIndex((m) => m.id === placeholder);
+      if (i === -1) {
+        s.messages = [...s.messages, words];
+      } else {
+        const next = s.messages.slice();
+        next[i] = words;
+        s.messages = next;
+      }
+      s.lastError = null;
+      return;
+    }
+    case "audio": {
+      if (s.mutedStreams.includes(msg.stream_id)) return;
+      s.audioQueue = insertClip(s.audioQueue, {
+        streamId: msg.stream_id,
+        index: msg.index,
+        last: msg.last,
+        format: msg.format,
+        text: msg.text,
+        data: msg.data,
+        seq: msg.seq,
+      });
       return;
     }
     case "complete":
@@ -653,7 +756,6 @@ function handleConversationEvent(tx: Tx, msg: ServerMessage): void {
     case "error":
       applyError(tx, msg);
       return;
-    case "audio":
     case "reconnected":
     case "ping":
     case "pong":
@@ -706,7 +808,7 @@ export function reduce(state: MachineState, event: MachineEvent): Transition {
     case "ticketReady": {
       if (event.gen !== s.gen || s.phase !== "ticket") break;
       s.phase = "opening";
-      tx.fx.push({ kind: "open", gen: s.gen, url: interviewSocketUrl(s.config, event.ticket) });
+      tx.fx.push({ kind: "open", gen: s.gen, url: interviewSocketUrl(s.config, event.ticket, s.endpoint) });
       // A handshake that never completes counts as silence too.
       tx.fx.push({ kind: "startTimer", id: "silence", ms: silenceMs(s.config) });
       break;
@@ -871,6 +973,54 @@ export function reduce(state: MachineState, event: MachineEvent): Transition {
       // Keep what the transcript does not hold yet: the turn streaming now, and turns newer than it.
       const live = s.messages.filter((m) => m.seq === undefined || (!seqs.has(m.seq) && m.seq > maxSeq));
       s.messages = [...entries, ...live];
+      break;
+    }
+
+    case "setEndpoint": {
+      if (s.config.mode !== "candidate" || s.endpoint === event.endpoint) break;
+      s.endpoint = event.endpoint;
+      if (isTerminal(s.status) || s.status === "idle") break;
+      if (s.phase === "open" || s.phase === "opening" || s.phase === "ticket") {
+        // One candidate socket per interview: leave this one and catch up on the other with
+        // `reconnect`/last_seq (or `start` when nothing was acknowledged yet).
+        if (s.phase !== "ticket") tx.fx.push({ kind: "close", code: CloseCode.NORMAL, reason: "switching endpoint" });
+        stopHeartbeat(tx);
+        unsendOutbox(tx);
+        dropVoicePlaceholder(tx);
+        beginConnect(tx);
+      } else if (s.phase === "backoff") {
+        beginConnect(tx);
+      }
+      break;
+    }
+
+    case "sendAudio": {
+      if (s.config.mode !== "candidate" || s.endpoint !== "voice") break;
+      if (s.phase !== "open" || !s.synced || isTerminal(s.status)) break;
+      if (s.streamingId !== null || s.isThinking || inFlight(s) || s.pendingVoiceId !== null) break;
+      s.pendingVoiceId = event.id;
+      s.messages = [
+        ...s.messages,
+        { id: event.id, role: "candidate", content: "…", streaming: false, status: "pending", voice: true },
+      ];
+      s.lastError = null;
+      s.retryableClientMsgId = null;
+      tx.fx.push({ kind: "sendBinary", data: event.data });
+      break;
+    }
+
+    case "audioDone": {
+      s.audioQueue = s.audioQueue.filter((c) => !(c.streamId === event.streamId && c.index === event.index));
+      break;
+    }
+
+    case "stopAudio": {
+      const streams = new Set(s.audioQueue.map((c) => c.streamId));
+      if (s.streamingId) streams.add(s.streamingId);
+      // A turn whose last sentence has not arrived yet keeps speaking unless it is muted too.
+      const muted = [...s.mutedStreams, ...[...streams].filter((id) => !s.mutedStreams.includes(id))];
+      s.mutedStreams = muted.slice(-50);
+      s.audioQueue = [];
       break;
     }
 

@@ -8,8 +8,11 @@ import { api, ApiError } from "../api/client";
 import { parseServerMessage, type HistoryEntry } from "../types/interview";
 import {
   createInitialState,
+  hasUnconfirmedAnswer,
   reduce,
+  type AudioClip,
   type ChatMessage,
+  type Endpoint,
   type ConnectionState,
   type Effect,
   type MachineConfig,
@@ -18,12 +21,14 @@ import {
   type TimerId,
 } from "./connectionMachine";
 
-export type { ChatMessage, ConnectionState } from "./connectionMachine";
+export type { AudioClip, ChatMessage, ConnectionState, Endpoint } from "./connectionMachine";
 
 export interface InterviewSocketOptions {
   interviewId: number | string;
   /** `observer`: HR's read-only live view over `/observe`. Default `candidate`. */
   mode?: "candidate" | "observer";
+  /** Candidates: the socket to start on (`voice`: /ws/voice); `setEndpoint` switches later. Default `chat`. */
+  endpoint?: Endpoint;
   /** Connect at once (observer; or a candidate resuming an interview already in progress). */
   autoStart?: boolean;
   /** `ws://host` / `wss://host`; defaults to this page's origin. */
@@ -83,6 +88,7 @@ export class InterviewConnection {
       interviewId: opts.interviewId,
       wsBase: opts.wsBase ?? defaultWsBase(),
       mode: opts.mode ?? "candidate",
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     });
     this.state = this.initial;
   }
@@ -155,6 +161,9 @@ export class InterviewConnection {
         return;
       case "send":
         if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(fx.msg));
+        return;
+      case "sendBinary":
+        if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(fx.data);
         return;
       case "close":
         this.dropSocket(fx.code, fx.reason);
@@ -270,6 +279,20 @@ export interface InterviewSocket {
   reconnect: () => void;
   start: () => void;
   retry: (clientMsgId: string) => void;
+  /** The candidate socket in use: chat or voice. */
+  endpoint: Endpoint;
+  /** Switch between the chat and the voice socket (one reconnect, nothing lost or repeated). */
+  setEndpoint: (endpoint: Endpoint) => void;
+  /** Send one recorded utterance (voice socket); returns its placeholder id, or null when it cannot go now. */
+  sendAudio: (data: Blob | ArrayBuffer) => string | null;
+  /** A spoken answer is on its way to be transcribed. */
+  isTranscribing: boolean;
+  /** The reply's sentences not played yet, in order. */
+  audioQueue: AudioClip[];
+  /** The player is done with this clip. */
+  audioDone: (clip: AudioClip) => void;
+  /** Stop speaking: drop the queued clips and the rest of their turns. */
+  stopAudio: () => void;
 }
 
 export function useWebSocket(options: InterviewSocketOptions): InterviewSocket {
@@ -301,6 +324,20 @@ export function useWebSocket(options: InterviewSocketOptions): InterviewSocket {
   const reconnect = useCallback(() => conn.dispatch({ type: "reconnect" }), [conn]);
   const start = useCallback(() => conn.dispatch({ type: "start" }), [conn]);
   const retry = useCallback((clientMsgId: string) => conn.dispatch({ type: "retry", clientMsgId }), [conn]);
+  const setEndpoint = useCallback((endpoint: Endpoint) => conn.dispatch({ type: "setEndpoint", endpoint }), [conn]);
+  const sendAudio = useCallback(
+    (data: Blob | ArrayBuffer): string | null => {
+      const id = `voice-${newClientMsgId()}`;
+      conn.dispatch({ type: "sendAudio", id, data });
+      return conn.getState().pendingVoiceId === id ? id : null;
+    },
+    [conn],
+  );
+  const audioDone = useCallback(
+    (clip: AudioClip) => conn.dispatch({ type: "audioDone", streamId: clip.streamId, index: clip.index }),
+    [conn],
+  );
+  const stopAudio = useCallback(() => conn.dispatch({ type: "stopAudio" }), [conn]);
 
   return {
     connectionState: state.status,
@@ -312,7 +349,7 @@ export function useWebSocket(options: InterviewSocketOptions): InterviewSocket {
     questionNumber: state.questionNumber,
     totalQuestions: state.totalQuestions,
     timeRemainingMin: state.timeRemainingMin,
-    hasPendingAnswer: state.outbox.length > 0,
+    hasPendingAnswer: hasUnconfirmedAnswer(state),
     lastError: state.lastError,
     retryableClientMsgId: state.retryableClientMsgId,
     closeCode: state.closeCode,
@@ -322,5 +359,12 @@ export function useWebSocket(options: InterviewSocketOptions): InterviewSocket {
     reconnect,
     start,
     retry,
+    endpoint: state.endpoint,
+    setEndpoint,
+    sendAudio,
+    isTranscribing: state.pendingVoiceId !== null,
+    audioQueue: state.audioQueue,
+    audioDone,
+    stopAudio,
   };
 }

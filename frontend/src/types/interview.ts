@@ -87,6 +87,7 @@ export interface AudioUploadMessage {
   type: "audio";
   format: string;
   data: string;
+  client_msg_id?: string;
 }
 
 export type ClientMessage =
@@ -151,11 +152,22 @@ export interface EndedEvent extends Sequenced {
 export interface TranscriptionEvent extends Sequenced {
   type: "transcription";
   content: string;
+  /** The utterance's id: the client's, or `audio-<sha256>` for a binary frame. */
+  client_msg_id?: string | null;
 }
+/** One spoken sentence of the AI turn `stream_id` (voice socket, docs/voice.md). */
 export interface AudioEvent extends Sequenced {
   type: "audio";
   stream_id: string;
+  /** From 0 within the turn. */
+  index: number;
+  /** True on the turn's final sentence. */
+  last: boolean;
+  /** `mp3`, `opus` (ogg/opus) or `wav`. */
   format: string;
+  /** The sentence spoken. */
+  text: string;
+  /** base64 */
   data: string;
 }
 
