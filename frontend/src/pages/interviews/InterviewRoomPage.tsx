@@ -5,10 +5,13 @@ import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { CameraPanel } from "../../components/interview/CameraPanel";
 import { ConnectionBanner } from "../../components/interview/ConnectionBanner";
 import { ConversationDisplay } from "../../components/interview/ConversationDisplay";
+import { VoicePanel } from "../../components/interview/VoicePanel";
 import { btnDanger, btnPrimary, card, input, label, link, pageTitle } from "../../components/styles";
 import { isTerminal } from "../../hooks/connectionMachine";
 import { useCameraRecording } from "../../hooks/useCameraRecording";
+import { useAudioPlayer } from "../../hooks/useAudioPlayer";
 import { useResource } from "../../hooks/useResource";
+import { useVoiceRecorder } from "../../hooks/useVoiceRecorder";
 import { useWebSocket, type InterviewSocketOptions } from "../../hooks/useWebSocket";
 
 /** The candidate's interview room. `socketOptions` lets tests inject a ticket source. */
@@ -41,6 +44,33 @@ export function InterviewRoomPage({ socketOptions }: { socketOptions?: Partial<I
   const busy = socket.isStreaming || socket.isThinking || socket.hasPendingAnswer;
   const answerDisabled = !started || isTerminal(state) || busy;
   const canSend = !answerDisabled && draft.trim().length > 0;
+
+  // Voice mode: the same connection, moved to the voice socket.
+  const voiceOn = socket.endpoint === "voice";
+  const speaking = socket.audioQueue;
+  const { sendAudio, setEndpoint, stopAudio } = socket;
+  const voice = useVoiceRecorder({
+    onUtterance: (blob) => {
+      stopAudio(); // talking over the interviewer silences it
+      sendAudio(blob);
+    },
+    canRecord: voiceOn && state === "connected" && !busy,
+    canListen: speaking.length === 0,
+  });
+  useAudioPlayer(speaking, socket.audioDone);
+  const { enable: enableMic, disable: disableMic } = voice;
+  const toggleVoice = useCallback(async () => {
+    if (voiceOn) {
+      disableMic();
+      stopAudio();
+      setEndpoint("chat");
+      return;
+    }
+    if (await enableMic()) setEndpoint("voice");
+  }, [voiceOn, enableMic, disableMic, stopAudio, setEndpoint]);
+  useEffect(() => {
+    if (isTerminal(state)) disableMic();
+  }, [state, disableMic]);
 
   // The interview is over for this window (ended, or taken over elsewhere): upload the recording.
   const { finish: finishRecording } = camera;
@@ -201,6 +231,19 @@ export function InterviewRoomPage({ socketOptions }: { socketOptions?: Partial<I
           </p>
         </section>
       ) : (
+        <VoicePanel
+          voice={voice}
+          on={voiceOn}
+          onToggle={() => void toggleVoice()}
+          canRecord={voiceOn && state === "connected" && !busy}
+          transcribing={socket.isTranscribing}
+          speaking={speaking}
+          onStopSpeaking={stopAudio}
+          disabled={isTerminal(state)}
+        />
+      )}
+
+      {over ? null : (
         <form onSubmit={submit} className="flex flex-col gap-2 print:hidden">
           <label htmlFor={answerId} className={label}>
             Your answer
