@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: setup system-deps run test test-backend test-embedded test-real test-frontend lint bench migrate \
-	seed frontend-setup frontend-build local-ai local-ai-install local-ai-stop clean
+	seed frontend-setup frontend-build local-ai local-ai-install local-ai-stop bench-quick clean
 
 setup: $(STAMPS)/backend
 
@@ -44,7 +44,7 @@ run: seed frontend-build
 	cd $(BACKEND) && ../$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT) \
 		--ws websockets-sansio --loop uvloop --http httptools --ws-per-message-deflate false
 
-test: setup system-deps local-ai-install lint test-backend test-frontend
+test: setup system-deps local-ai-install lint test-backend test-frontend bench-quick
 
 system-deps:
 	@bash scripts/system_deps.sh
@@ -67,6 +67,7 @@ test-frontend: setup frontend-setup
 
 lint: setup
 	cd $(BACKEND) && ../$(VENV)/bin/ruff check app tests alembic
+	$(VENV)/bin/ruff check bench
 	cd $(BACKEND) && ../$(VENV)/bin/mypy
 
 # The local model server (issue 5): llama.cpp with SmolLM2 from PyPI. The first install builds
@@ -80,8 +81,14 @@ local-ai-install: setup
 local-ai-stop:
 	bash scripts/local_ai.sh stop
 
-bench:
-	@echo "make bench: the load benchmark is not there yet (issue 7)."
+# The load benchmark (docs/benchmarks.md): HireEz vs a bare relay, embedded and PostgreSQL +
+# Redis, under 10 minutes. BENCH_QUICK=1 is the one-minute smoke that make test runs (it
+# fails on errors only, never on timings).
+bench: setup
+	$(PY) bench/run.py
+
+bench-quick: setup
+	BENCH_QUICK=1 $(PY) bench/run.py
 
 clean:
 	rm -rf $(STAMPS) $(BACKEND)/data $(BACKEND)/hireez.db*
