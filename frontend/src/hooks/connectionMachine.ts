@@ -574,6 +574,18 @@ function applyError(tx: Tx, msg: ErrorEvent): void {
   s.lastError = { code: msg.code, content: msg.content };
   switch (msg.code) {
     case ErrorCode.AI_UNAVAILABLE: {
+      if (s.endpoint === "voice" && !msg.stream_id) {
+        if (s.pendingVoiceId !== null) {
+          // Speech-to-text failed: nothing was saved; the candidate records again (or types).
+          dropVoicePlaceholder(tx);
+          flush(tx);
+          return;
+        }
+        if (s.streamingId !== null || !s.isThinking) {
+          // The voice failed (docs/voice.md): the text turn stands and finishes; it is just not spoken.
+          return;
+        }
+      }
       const streamId = msg.stream_id ?? s.streamingId;
       if (streamId) {
         removeMessage(tx, streamId);
@@ -582,7 +594,6 @@ function applyError(tx: Tx, msg: ErrorEvent): void {
         if (s.streamingId === streamId) s.streamingId = null;
       }
       s.isThinking = false;
-      dropVoicePlaceholder(tx); // speech-to-text failed: nothing was saved, record again
       const lastCandidate = [...s.messages].reverse().find((m) => m.role === "candidate");
       s.retryableClientMsgId = lastCandidate?.clientMsgId ?? null;
       flush(tx);

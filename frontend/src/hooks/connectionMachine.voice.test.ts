@@ -230,11 +230,48 @@ describe("spoken answers and transcription", () => {
     expect(s.lastError?.content).toBe("No speech was recognised");
   });
 
-  it("AI_UNAVAILABLE from speech-to-text removes the placeholder", () => {
-    let s = run(voiceRoom(), { type: "sendAudio", id: "v1", data: new Blob(["x"]) }).state;
+  it("AI_UNAVAILABLE from speech-to-text removes the placeholder and offers no retry of an older answer", () => {
+    let s = run(voiceRoom(), { type: "send", content: "typed", clientMsgId: "c1" }).state;
+    s = receive(
+      s,
+      { type: "thinking", seq: 4 },
+      { type: "stream_start", seq: 5, stream_id: "r1", kind: "response" },
+      { type: "stream_end", seq: 6, stream_id: "r1", content: "Next?", is_complete: false, question_number: 2, total_questions: 3, time_remaining_min: 28 },
+    ).state;
+    s = run(s, { type: "sendAudio", id: "v1", data: new Blob(["x"]) }).state;
     s = receive(s, { type: "error", code: "AI_UNAVAILABLE", content: "Speech service down" }).state;
-    expect(s.messages.map((m) => m.id)).toEqual(["g"]);
+    expect(s.messages.map((m) => m.id)).toEqual(["g", "c1", "r1"]);
     expect(s.pendingVoiceId).toBeNull();
+    expect(s.retryableClientMsgId).toBeNull();
+    expect(s.lastError?.content).toBe("Speech service down");
+  });
+
+  it("AI_UNAVAILABLE without stream_id while a reply streams on the voice socket (TTS failed): the text turn stands", () => {
+    let s = receive(
+      voiceRoom(),
+      { type: "transcription", seq: 4, content: "spoken", client_msg_id: "audio-a" },
+      { type: "thinking", seq: 5 },
+      { type: "stream_start", seq: 6, stream_id: "r1", kind: "response" },
+      { type: "stream_chunk", seq: 7, stream_id: "r1", chunk_index: 0, content: "Good. " },
+      { type: "error", code: "AI_UNAVAILABLE", content: "Voice unavailable" },
+      { type: "stream_chunk", seq: 8, stream_id: "r1", chunk_index: 1, content: "Next?" },
+    ).state;
+    expect(s.messages.at(-1)).toEqual(expect.objectContaining({ id: "r1", content: "Good. Next?", streaming: true }));
+    s = receive(s, { type: "stream_end", seq: 9, stream_id: "r1", content: "Good. Next?", is_complete: false, question_number: 2, total_questions: 3, time_remaining_min: 28 }).state;
+    expect(s.messages.at(-1)).toEqual(expect.objectContaining({ id: "r1", streaming: false }));
+    expect(s.retryableClientMsgId).toBeNull();
+  });
+
+  it("AI_UNAVAILABLE with the turn's stream_id (the model failed) drops the partial reply and offers a retry", () => {
+    const s = receive(
+      voiceRoom(),
+      { type: "transcription", seq: 4, content: "spoken", client_msg_id: "audio-a" },
+      { type: "thinking", seq: 5 },
+      { type: "stream_start", seq: 6, stream_id: "r1", kind: "response" },
+      { type: "error", code: "AI_UNAVAILABLE", content: "Model down", stream_id: "r1" },
+    ).state;
+    expect(s.messages.map((m) => m.id)).toEqual(["g", "audio-a"]);
+    expect(s.retryableClientMsgId).toBe("audio-a");
   });
 
   it("a lost socket drops the placeholder (the snapshot brings the words if they arrived)", () => {

@@ -147,7 +147,7 @@ export function InterviewRoomPage({ socketOptions }: { socketOptions?: Partial<I
         <h1 className={pageTitle}>{title}</h1>
         <p className="mt-3 text-slate-800">
           The AI interviewer will greet you and ask {interview.data?.question_count ?? "a few"} questions; you answer in
-          writing. The interview takes about {interview.data?.duration_min ?? 30} minutes. If your connection drops, your
+          writing, or by voice if you turn Voice on in the room. The interview takes about {interview.data?.duration_min ?? 30} minutes. If your connection drops, your
           answers are kept and the interview picks up where it stopped.
         </p>
         <div className="mt-4 flex items-start gap-2">
@@ -214,7 +214,10 @@ export function InterviewRoomPage({ socketOptions }: { socketOptions?: Partial<I
       />
 
       {/* After a final close the banner says why; the error that preceded the close would repeat it. */}
-      {socket.lastError && socket.lastError.code !== "AI_UNAVAILABLE" && !isTerminal(state) ? (
+      {/* AI_UNAVAILABLE is shown as "could not reply" + Try again, except a voice failure (nothing to retry). */}
+      {socket.lastError &&
+      (socket.lastError.code !== "AI_UNAVAILABLE" || (voiceOn && !socket.retryableClientMsgId)) &&
+      !isTerminal(state) ? (
         <p role="alert" className="text-sm text-red-900">
           {socket.lastError.content}
         </p>

@@ -168,7 +168,25 @@ const audioEvent = (seq: number, index: number, last: boolean): ServerMessage =>
   data: btoa(`clip-${index}`),
 });
 
+/** Web Audio with an analyser whose loudness the test sets (RMS = |amplitude|). */
+let amplitude = 0;
+class FakeAudioContext {
+  createAnalyser() {
+    return {
+      fftSize: 2048,
+      getFloatTimeDomainData: (buf: Float32Array) => buf.fill(amplitude),
+    };
+  }
+  createMediaStreamSource() {
+    return { connect: () => undefined };
+  }
+  close() {
+    return Promise.resolve();
+  }
+}
+
 beforeEach(() => {
+  amplitude = 0;
   vi.useFakeTimers();
   FakeRecorder.instances = [];
   FakeAudio.instances = [];
@@ -300,6 +318,59 @@ describe("InterviewRoomPage voice mode", () => {
     say(voice, audioEvent(6, 2, true));
     await tick();
     expect(FakeAudio.instances).toHaveLength(2);
+  });
+
+  it("hands-free: speech above the threshold starts recording, 1.2 s of quiet sends it; the meter moves", async () => {
+    installMedia();
+    vi.stubGlobal("AudioContext", FakeAudioContext);
+    const chat = new WS(CHAT_URL);
+    const voice = new WS(VOICE_URL);
+    await greetedRoom(chat);
+    await switchToVoice(chat, voice);
+    click(screen.getByRole("checkbox", { name: "Hands-free" }));
+    expect(screen.queryByRole("button", { name: "Hold to talk" })).toBeNull();
+    await tick(200);
+    expect(FakeRecorder.instances).toHaveLength(0); // silence: nothing recorded
+
+    amplitude = 0.1;
+    await tick(200);
+    expect(FakeRecorder.instances).toHaveLength(1);
+    expect(FakeRecorder.instances[0]!.state).toBe("recording");
+    expect(Number(screen.getByLabelText("Microphone level").getAttribute("value"))).toBeGreaterThan(0.05);
+    await tick(1000); // still speaking
+    expect(FakeRecorder.instances[0]!.state).toBe("recording");
+
+    amplitude = 0;
+    await tick(600);
+    expect(FakeRecorder.instances[0]!.state).toBe("recording"); // a short pause is not the end
+    await tick(900);
+    expect(FakeRecorder.instances[0]!.state).toBe("inactive");
+    await tick();
+    expect(voice.messages.filter((m) => typeof m !== "string")).toHaveLength(1);
+    // waiting for the transcription: no second utterance starts
+    amplitude = 0.1;
+    await tick(300);
+    expect(FakeRecorder.instances).toHaveLength(1);
+  });
+
+  it("speech-to-text unavailable: the placeholder goes and the reason is shown", async () => {
+    installMedia();
+    const chat = new WS(CHAT_URL);
+    const voice = new WS(VOICE_URL);
+    await greetedRoom(chat);
+    await switchToVoice(chat, voice);
+    act(() => {
+      fireEvent.pointerDown(screen.getByRole("button", { name: "Hold to talk" }));
+    });
+    act(() => {
+      fireEvent.pointerUp(screen.getByRole("button", { name: "Release to send" }));
+    });
+    await tick();
+    expect(screen.getByText("…")).toBeInTheDocument();
+    say(voice, { type: "error", code: "AI_UNAVAILABLE", content: "Speech recognition is unavailable. Please try again." });
+    expect(screen.queryByText("…")).toBeNull();
+    expect(screen.getByRole("alert")).toHaveTextContent("Speech recognition is unavailable. Please try again.");
+    expect(screen.getByRole("button", { name: "Hold to talk" })).toBeEnabled();
   });
 
   it("Voice off goes back to the chat socket with reconnect/last_seq and releases the microphone", async () => {
