@@ -72,7 +72,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _spawn(name: str, logdir: Path) -> AppProcess:
+def _spawn(name: str, logdir: Path, prom_dir: Path | None = None) -> AppProcess:
     port = _free_port()
     log = logdir / f"{name}.log"
     with log.open("wb") as out:
@@ -90,7 +90,11 @@ def _spawn(name: str, logdir: Path) -> AppProcess:
                 str(port),
             ],
             cwd=BACKEND,
-            env={**os.environ, "PYTHONPATH": str(BACKEND)},  # same DB, Redis, AI, secret
+            env={  # same DB, Redis, AI, secret; one metrics directory as on one host
+                **os.environ,
+                "PYTHONPATH": str(BACKEND),
+                **({"PROMETHEUS_MULTIPROC_DIR": str(prom_dir)} if prom_dir else {}),
+            },
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -115,7 +119,9 @@ def apps() -> Iterator[tuple[AppProcess, AppProcess]]:
     logdir = Path(tempfile.mkdtemp(prefix="hireez-mp-"))
     started: list[AppProcess] = []
     try:
-        started = [_spawn("A", logdir), _spawn("B", logdir)]
+        prom_dir = logdir / "prometheus"
+        prom_dir.mkdir()
+        started = [_spawn("A", logdir, prom_dir), _spawn("B", logdir, prom_dir)]
         deadline = time.monotonic() + 30
         for app in started:
             _wait_healthy(app, deadline)
@@ -349,3 +355,27 @@ async def test_redis_flush_while_a_reply_streams_saves_that_reply_once(apps, set
     ai_history = [h for h in final["conversation_history"] if h["role"] == "ai"]
     assert [h["stream_id"] for h in ai_history][-1] == replies[0].stream_id
     assert final["pending_stream"] is None
+
+
+async def test_metrics_add_up_across_processes(apps, setup, db):
+    """With PROMETHEUS_MULTIPROC_DIR, either process's /metrics counts every process's sockets."""
+    a, b = apps
+    hr = await make_user(db, Role.HR_MANAGER)
+
+    def gauge(kind: str) -> float:
+        body = httpx.get(a.http + "/metrics").text
+        for line in body.splitlines():
+            if line.startswith(f'hireez_ws_connections{{kind="{kind}"}}'):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    base_candidate, base_observer = gauge("candidate"), gauge("observer")
+    candidate = await WSClient.open(b.ws(chat_path(setup), setup.candidate_user))
+    observer = await WSClient.open(a.ws(observe_path(setup), hr))
+    await observer.recv_until("reconnected")
+    await candidate.send({"type": "ping"})
+    await candidate.recv_until("pong")
+    assert gauge("candidate") == base_candidate + 1  # the socket lives on B, A reports it
+    assert gauge("observer") == base_observer + 1
+    await candidate.close()
+    await observer.close()
