@@ -59,7 +59,10 @@ export const TERMINAL_STATES: ReadonlySet<ConnectionState> = new Set<ConnectionS
   "finished",
 ]);
 
-export type TimerId = "reconnect" | "ping" | "pongTimeout" | "silence";
+export type TimerId = "reconnect" | "ping" | "pongTimeout" | "silence" | "voice";
+
+/** A spoken answer that gets neither `transcription` nor an error in this long is given up (the socket stays). */
+export const VOICE_ANSWER_TIMEOUT_MS = 90_000;
 
 /** Which candidate socket the room speaks on: the chat socket or the voice socket (docs/voice.md). */
 export type Endpoint = "chat" | "voice";
@@ -290,6 +293,7 @@ function dropVoicePlaceholder(tx: Tx): void {
   const id = tx.s.pendingVoiceId;
   if (id === null) return;
   tx.s.pendingVoiceId = null;
+  tx.fx.push({ kind: "cancelTimer", id: "voice" });
   removeMessage(tx, id);
 }
 
@@ -730,9 +734,13 @@ function handleConversationEvent(tx: Tx, msg: ServerMessage): void {
         voice: true,
         ...(msg.client_msg_id ? { clientMsgId: msg.client_msg_id } : {}),
       };
-      if (s.messages.some((m) => m.id === id || (m.role === "candidate" && m.seq === msg.seq))) return;
+      if (s.messages.some((m) => m.id === id || (m.role === "candidate" && m.seq === msg.seq))) {
+        dropVoicePlaceholder(tx); // these words are on screen already (the same utterance again)
+        return;
+      }
       const placeholder = s.pendingVoiceId;
       s.pendingVoiceId = null;
+      if (placeholder !== null) tx.fx.push({ kind: "cancelTimer", id: "voice" });
       const i = placeholder === null ? -1 : s.messages.findIndex((m) => m.id === placeholder);
       if (i === -1) {
         s.messages = [...s.messages, words];
@@ -914,6 +922,12 @@ export function reduce(state: MachineState, event: MachineEvent): Transition {
         case "silence":
           if (s.phase === "open" || s.phase === "opening") killSocket(tx, event.random, "server silent");
           break;
+        case "voice":
+          if (s.pendingVoiceId !== null) {
+            dropVoicePlaceholder(tx);
+            s.lastError = { code: "VOICE_TIMEOUT", content: "Your spoken answer got no response. Please say it again or type it." };
+          }
+          break;
       }
       break;
     }
@@ -1017,6 +1031,7 @@ export function reduce(state: MachineState, event: MachineEvent): Transition {
       s.lastError = null;
       s.retryableClientMsgId = null;
       tx.fx.push({ kind: "sendBinary", data: event.data });
+      tx.fx.push({ kind: "startTimer", id: "voice", ms: VOICE_ANSWER_TIMEOUT_MS });
       break;
     }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   createInitialState,
   reduce,
+  VOICE_ANSWER_TIMEOUT_MS,
   type Effect,
   type MachineConfig,
   type MachineEvent,
@@ -272,6 +273,22 @@ describe("spoken answers and transcription", () => {
     ).state;
     expect(s.messages.map((m) => m.id)).toEqual(["g", "audio-a"]);
     expect(s.retryableClientMsgId).toBe("audio-a");
+  });
+
+  it("an utterance the server already answered (transcription of words on screen, or nothing at all) never leaves '…' behind", () => {
+    let s = run(voiceRoom(), { type: "sendAudio", id: "v1", data: new Blob(["x"]) }).state;
+    s = receive(s, { type: "transcription", seq: 4, content: "spoken", client_msg_id: "audio-a" }).state;
+    const again = run(s, { type: "sendAudio", id: "v2", data: new Blob(["x"]) });
+    expect(again.effects).toContainEqual({ kind: "startTimer", id: "voice", ms: VOICE_ANSWER_TIMEOUT_MS });
+    // the same words again (a retried utterance): the placeholder goes, no duplicate
+    const dup = receive({ ...again.state, lastSeq: 3 }, { type: "transcription", seq: 4, content: "spoken", client_msg_id: "audio-a" });
+    expect(dup.state.messages.map((m) => m.id)).toEqual(["g", "audio-a"]);
+    expect(dup.effects).toContainEqual({ kind: "cancelTimer", id: "voice" });
+    // no answer at all: given up after the timeout, with a message
+    const timedOut = run(again.state, { type: "timer", id: "voice", random: 0.5 }).state;
+    expect(timedOut.messages.map((m) => m.id)).toEqual(["g", "audio-a"]);
+    expect(timedOut.pendingVoiceId).toBeNull();
+    expect(timedOut.lastError?.code).toBe("VOICE_TIMEOUT");
   });
 
   it("a lost socket drops the placeholder (the snapshot brings the words if they arrived)", () => {
