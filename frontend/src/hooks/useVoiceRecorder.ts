@@ -20,6 +20,8 @@ export interface VoiceRecorderOptions {
   silenceMs?: number;
   /** Level sampling period. */
   sampleMs?: number;
+  /** Hands-free: an utterance with less speech than this (a cough, a click) is dropped, not sent. */
+  minSpeechMs?: number;
 }
 
 export interface VoiceRecorder {
@@ -35,7 +37,8 @@ export interface VoiceRecorder {
   setHandsFree: (on: boolean) => void;
   enable: () => Promise<boolean>;
   disable: () => void;
-  startRecording: () => void;
+  /** Returns whether a recording started. */
+  startRecording: () => boolean;
   stopRecording: () => void;
 }
 
@@ -77,6 +80,7 @@ export function useVoiceRecorder({
   threshold = 0.02,
   silenceMs = 1200,
   sampleMs = 50,
+  minSpeechMs = 250,
 }: VoiceRecorderOptions): VoiceRecorder {
   const [status, setStatus] = useState<MicStatus>("off");
   const [recording, setRecording] = useState(false);
@@ -87,6 +91,8 @@ export function useVoiceRecorder({
   const ctx = useRef<AudioContext | null>(null);
   const analyser = useRef<AnalyserNode | null>(null);
   const lastVoiceAt = useRef(0);
+  /** Hands-free: speech heard in the current utterance (ms); null for push-to-talk. */
+  const voicedMs = useRef<number | null>(null);
   const utter = useRef(onUtterance);
   const allowed = useRef(canRecord);
   const listen = useRef(false);
@@ -96,16 +102,16 @@ export function useVoiceRecorder({
     listen.current = canListen && handsFree && canRecord;
   });
 
-  const startRecording = useCallback(() => {
+  const startRecording = useCallback((): boolean => {
     const s = stream.current;
-    if (!s || recorder.current || !allowed.current) return;
+    if (!s || recorder.current || !allowed.current) return false;
     let rec: MediaRecorder;
     try {
       const supported = typeof MediaRecorder.isTypeSupported !== "function" || MediaRecorder.isTypeSupported(VOICE_MIME);
       rec = supported ? new MediaRecorder(s, { mimeType: VOICE_MIME }) : new MediaRecorder(s);
     } catch {
       setStatus("error");
-      return;
+      return false;
     }
     const chunks: Blob[] = [];
     rec.ondataavailable = (e: BlobEvent) => {
@@ -115,13 +121,18 @@ export function useVoiceRecorder({
       if (recorder.current === rec) recorder.current = null;
       setRecording(false);
       const blob = new Blob(chunks, { type: rec.mimeType || "audio/webm" });
+      const voiced = voicedMs.current;
+      voicedMs.current = null;
+      if (voiced !== null && voiced < minSpeechMs) return; // a noise, not an answer
       if (blob.size > 0) utter.current(blob);
     };
     recorder.current = rec;
     lastVoiceAt.current = Date.now();
+    voicedMs.current = null;
     rec.start();
     setRecording(true);
-  }, []);
+    return true;
+  }, [minSpeechMs]);
 
   const stopRecording = useCallback(() => {
     const rec = recorder.current;
@@ -202,8 +213,12 @@ export function useVoiceRecorder({
       const now = Date.now();
       if (rms >= threshold) lastVoiceAt.current = now;
       if (!listen.current) return;
-      if (!recorder.current && rms >= threshold) startRecording();
-      else if (recorder.current && now - lastVoiceAt.current > silenceMs) stopRecording();
+      if (!recorder.current && rms >= threshold) {
+        if (startRecording()) voicedMs.current = sampleMs;
+      } else if (recorder.current && voicedMs.current !== null) {
+        if (rms >= threshold) voicedMs.current += sampleMs;
+        else if (now - lastVoiceAt.current > silenceMs) stopRecording();
+      }
     }, sampleMs);
     return () => clearInterval(timer);
   }, [status, threshold, silenceMs, sampleMs, startRecording, stopRecording]);

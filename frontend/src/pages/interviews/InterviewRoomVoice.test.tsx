@@ -353,6 +353,25 @@ describe("InterviewRoomPage voice mode", () => {
     expect(FakeRecorder.instances).toHaveLength(1);
   });
 
+  it("hands-free: a short noise (a click, a cough) is not sent", async () => {
+    installMedia();
+    vi.stubGlobal("AudioContext", FakeAudioContext);
+    const chat = new WS(CHAT_URL);
+    const voice = new WS(VOICE_URL);
+    await greetedRoom(chat);
+    await switchToVoice(chat, voice);
+    click(screen.getByRole("checkbox", { name: "Hands-free" }));
+    amplitude = 0.1;
+    await tick(100);
+    amplitude = 0;
+    expect(FakeRecorder.instances).toHaveLength(1);
+    await tick(1500);
+    expect(FakeRecorder.instances[0]!.state).toBe("inactive");
+    await tick();
+    expect(voice.messages.filter((m) => typeof m !== "string")).toHaveLength(0);
+    expect(screen.queryByText("…")).toBeNull();
+  });
+
   it("speech-to-text unavailable: the placeholder goes and the reason is shown", async () => {
     installMedia();
     const chat = new WS(CHAT_URL);
