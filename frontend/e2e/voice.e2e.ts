@@ -22,6 +22,8 @@ const REPLY = "Thank you, five years is a good foundation. How do you test your 
 const pageErrors: Error[] = [];
 let browser: Browser;
 let wav = "";
+/** The same sentence followed by 2.5 s of silence: the fake microphone loops it, so hands-free hears an end. */
+let wavWithPause = "";
 
 async function api(who: keyof typeof ACCOUNTS) {
   const [email, password] = ACCOUNTS[who];
@@ -46,6 +48,8 @@ async function api(who: keyof typeof ACCOUNTS) {
 before(async () => {
   wav = join(mkdtempSync(join(tmpdir(), "hireez-voice-")), "answer.wav");
   execFileSync("espeak-ng", ["-w", wav, SPOKEN]);
+  wavWithPause = join(mkdtempSync(join(tmpdir(), "hireez-voice-")), "answer-pause.wav");
+  execFileSync("espeak-ng", ["-m", "-w", wavWithPause, `<speak>${SPOKEN}.<break time="2500ms"/>.</speak>`]);
   browser = await launch([
     ...FAKE_CAMERA_ARGS,
     `--use-file-for-fake-audio-capture=${wav}`,
@@ -57,19 +61,23 @@ after(async () => {
   await browser?.close();
 });
 
+async function newInterview(): Promise<{ id: number }> {
+  const hr = await api("hr");
+  const candidates = await hr<{ id: number; email: string }[]>("/candidates");
+  const jobs = await hr<{ id: number }[]>("/jobs");
+  const alice = candidates.find((c) => c.email === ACCOUNTS.alice[0]);
+  assert.ok(alice && jobs[0]);
+  return hr<{ id: number }>("/interviews", {
+    job_id: jobs[0].id,
+    candidate_id: alice.id,
+    questions: ["Tell me about your Python experience?", "How do you test your Python code?"],
+    duration_min: 30,
+  });
+}
+
 describe("voice mode", () => {
   it("a spoken answer is transcribed, shown once, answered, and the reply is played", async () => {
-    const hr = await api("hr");
-    const candidates = await hr<{ id: number; email: string }[]>("/candidates");
-    const jobs = await hr<{ id: number }[]>("/jobs");
-    const alice = candidates.find((c) => c.email === ACCOUNTS.alice[0]);
-    assert.ok(alice && jobs[0]);
-    const created = await hr<{ id: number }>("/interviews", {
-      job_id: jobs[0].id,
-      candidate_id: alice.id,
-      questions: ["Tell me about your Python experience?", "How do you test your Python code?"],
-      duration_min: 30,
-    });
+    const created = await newInterview();
     await standin({ replies: [GREETING, HEARD, REPLY], token_delay: 0.01, mode: "ok" });
 
     const context = await newContext(browser, pageErrors);
@@ -115,5 +123,44 @@ describe("voice mode", () => {
     await screenshot(page, "room-voice");
     assert.deepEqual(pageErrors, []);
     await context.close();
+  });
+
+  it("hands-free: the browser hears the answer, its end (silence), and sends it by itself", async () => {
+    const created = await newInterview();
+    await standin({ replies: [GREETING, HEARD, REPLY], token_delay: 0.01, mode: "ok" });
+    const handsFreeBrowser = await launch([
+      ...FAKE_CAMERA_ARGS,
+      `--use-file-for-fake-audio-capture=${wavWithPause}`,
+      "--autoplay-policy=no-user-gesture-required",
+    ]);
+    try {
+      const context = await newContext(handsFreeBrowser, pageErrors);
+      const page = await context.newPage();
+      await login(page, "alice");
+      await page.goto(`/interviews/${created.id}/room`);
+      await page.getByRole("checkbox", { name: "Record my camera during the interview" }).uncheck();
+      await page.getByRole("button", { name: "Start interview" }).click();
+      await until("the greeting", async () => (await shownMessages(page)).some((m) => m.role === "ai" && !m.streaming && m.text === GREETING));
+      await page.getByRole("button", { name: "Voice off" }).click();
+      await page.getByRole("checkbox", { name: "Hands-free" }).check();
+
+      await until("the transcription", async () => (await shownMessages(page)).some((m) => m.role === "candidate" && m.text === HEARD), 30_000);
+      await until("the reply", async () => (await shownMessages(page)).some((m) => m.role === "ai" && !m.streaming && m.text === REPLY));
+      // Voice off: the microphone stops; the room is back on the chat socket and shows the saved transcript.
+      await page.getByRole("button", { name: "Voice on" }).click();
+      const answer = page.getByLabel("Your answer");
+      await until("the room to be idle", async () => await answer.isEnabled());
+      const alicesApi = await api("alice");
+      const saved = await alicesApi<{ role: string; content: string }[]>(`/interviews/${created.id}/transcript`);
+      assert.equal(saved[1]?.content, HEARD, "the first answer is the spoken one");
+      await until("the screen to equal the saved transcript", async () => {
+        const shown = await shownMessages(page);
+        return JSON.stringify(shown.map((m) => [m.role, m.text])) === JSON.stringify(saved.map((s) => [s.role, s.content]));
+      });
+      assert.deepEqual(pageErrors, []);
+      await context.close();
+    } finally {
+      await handsFreeBrowser.close();
+    }
   });
 });
