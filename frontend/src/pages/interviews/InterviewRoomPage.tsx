@@ -6,7 +6,7 @@ import { CameraPanel } from "../../components/interview/CameraPanel";
 import { ConnectionBanner } from "../../components/interview/ConnectionBanner";
 import { ConversationDisplay } from "../../components/interview/ConversationDisplay";
 import { VoicePanel } from "../../components/interview/VoicePanel";
-import { btnDanger, btnPrimary, card, input, label, link, pageTitle } from "../../components/styles";
+import { btnDanger, btnPrimary, btnSecondary, card, input, label, link, pageTitle } from "../../components/styles";
 import { isTerminal } from "../../hooks/connectionMachine";
 import { useCameraRecording } from "../../hooks/useCameraRecording";
 import { useAudioPlayer } from "../../hooks/useAudioPlayer";
@@ -227,6 +227,11 @@ export function InterviewRoomPage({ socketOptions }: { socketOptions?: Partial<I
         <section role="status" className={`${card} border-green-300 bg-green-50`}>
           <h2 className="text-lg font-semibold text-green-950">The interview is over. Thank you!</h2>
           {socket.finishedMessage ? <p className="mt-1 text-green-950">{socket.finishedMessage}</p> : null}
+          {speaking.length > 0 ? (
+            <button type="button" className={`${btnSecondary} mt-2`} onClick={stopAudio}>
+              Stop speaking
+            </button>
+          ) : null}
           <p className="mt-2">
             <Link className={link} to="/interviews">
               Back to my interviews

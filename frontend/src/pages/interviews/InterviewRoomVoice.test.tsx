@@ -157,10 +157,10 @@ async function switchToVoice(chat: WS, voice: WS): Promise<void> {
   });
 }
 
-const audioEvent = (seq: number, index: number, last: boolean): ServerMessage => ({
+const audioEvent = (seq: number, index: number, last: boolean, streamId = "r1"): ServerMessage => ({
   type: "audio",
   seq,
-  stream_id: "r1",
+  stream_id: streamId,
   index,
   last,
   format: "mp3",
@@ -390,6 +390,25 @@ describe("InterviewRoomPage voice mode", () => {
     expect(screen.queryByText("…")).toBeNull();
     expect(screen.getByRole("alert")).toHaveTextContent("Speech recognition is unavailable. Please try again.");
     expect(screen.getByRole("button", { name: "Hold to talk" })).toBeEnabled();
+  });
+
+  it("the closing is spoken after the interview ends, and can still be stopped", async () => {
+    installMedia();
+    const chat = new WS(CHAT_URL);
+    const voice = new WS(VOICE_URL);
+    await greetedRoom(chat);
+    await switchToVoice(chat, voice);
+    say(voice, audioEvent(4, 0, false, "c"));
+    say(voice, audioEvent(5, 1, true, "c"));
+    say(voice, { type: "complete", seq: 6, content: "Thank you, goodbye." });
+    await tick();
+    expect(screen.getByText("The interview is over. Thank you!")).toBeInTheDocument();
+    expect(FakeAudio.instances).toHaveLength(1);
+    click(screen.getByRole("button", { name: "Stop speaking" }));
+    await tick();
+    expect(FakeAudio.instances[0]!.pause).toHaveBeenCalled();
+    expect(FakeAudio.instances).toHaveLength(1);
+    expect(track.stop).toHaveBeenCalled(); // the microphone is released when the interview is over
   });
 
   it("Voice off goes back to the chat socket with reconnect/last_seq and releases the microphone", async () => {
