@@ -359,3 +359,24 @@ async def test_ws_ticket_bad_bodies_are_422(client, db, body):
     resp = await client.post(f"{API}/auth/ws-ticket", json=body, headers=auth(user))
     assert resp.status_code == 422
     assert "interview_id" in resp.json()["detail"]
+
+
+async def test_failed_logins_elsewhere_do_not_lock_the_owner_out(db):
+    from app.core.redis import get_redis
+    from app.services import auth_service
+    from app.services.errors import TooManyRequestsError
+
+    user = await make_user(db, Role.CANDIDATE, email="owner@example.com")
+    redis = get_redis()
+    for _ in range(auth_service.MAX_FAILED_LOGINS):
+        assert await auth_service.authenticate(
+            db, redis, "owner@example.com", "wrong-guess", client="203.0.113.9"
+        ) is None
+    with pytest.raises(TooManyRequestsError):
+        await auth_service.authenticate(
+            db, redis, "owner@example.com", PASSWORD, client="203.0.113.9"
+        )
+    owner = await auth_service.authenticate(
+        db, redis, "owner@example.com", PASSWORD, client="198.51.100.7"
+    )
+    assert owner is not None and owner.id == user.id

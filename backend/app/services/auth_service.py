@@ -1,5 +1,6 @@
 """Login: password check without a timing hint about which e-mails exist, and a brake on
-password guessing per e-mail address."""
+password guessing per e-mail address and client address (a stranger elsewhere cannot lock
+the owner out)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from app.services.errors import TooManyRequestsError
 
 MAX_FAILED_LOGINS = 10
 FAILED_LOGIN_WINDOW_SEC = 15 * 60
-_FAILED_KEY = "login:failed:{email}"
+_FAILED_KEY = "login:failed:{email}:{client}"
 
 _dummy_hash: str | None = None
 
@@ -28,11 +29,16 @@ def _timing_dummy_hash() -> str:
 
 
 async def authenticate(
-    session: AsyncSession, redis: redis_asyncio.Redis, email: str, password: str
+    session: AsyncSession,
+    redis: redis_asyncio.Redis,
+    email: str,
+    password: str,
+    *,
+    client: str = "unknown",
 ) -> User | None:
     """The active user with these credentials; None for a wrong e-mail, password or an
     inactive account (one answer for all). TooManyRequestsError after repeated failures."""
-    key = _FAILED_KEY.format(email=email.lower())
+    key = _FAILED_KEY.format(email=email.lower(), client=client)
     failures = await redis.get(key)
     if failures is not None and int(failures) >= MAX_FAILED_LOGINS:
         raise TooManyRequestsError("Too many failed logins for this account; try again later")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 
 from app.core.config import get_settings
 from app.core.dependencies import CurrentUser, RedisDep, SessionDep
@@ -18,9 +18,12 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     "/login",
     responses={401: {"description": "Wrong e-mail or password, or an inactive account"}},
 )
-async def login(body: LoginRequest, session: SessionDep, redis: RedisDep) -> TokenPublic:
+async def login(
+    body: LoginRequest, request: Request, session: SessionDep, redis: RedisDep
+) -> TokenPublic:
     """Trade e-mail (any case) and password for a bearer access token."""
-    user = await auth_service.authenticate(session, redis, body.email, body.password)
+    client = request.client.host if request.client else "unknown"
+    user = await auth_service.authenticate(session, redis, body.email, body.password, client=client)
     if user is None or user.id is None:
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
