@@ -222,6 +222,7 @@ class InterviewEventLog:
         if kind == "stream_start":
             self.pending = PendingStream(event["stream_id"], event["kind"])
             self.pending_known = True
+            self._drop_audio_before(event["stream_id"])
         elif kind == "stream_chunk":
             if self.pending and self.pending.stream_id == event["stream_id"]:
                 self.pending.pieces.append(event["content"])
@@ -250,6 +251,15 @@ class InterviewEventLog:
             ),
             maxlen=RECENT_EVENTS,
         )
+
+    def _drop_audio_before(self, stream_id: str) -> None:
+        """Speech of earlier turns (tens of KiB a sentence) leaves the replay buffer when the
+        next turn starts: every snapshot from now on is past it, as for finished chunks."""
+        if any(e["type"] == "audio" for e in self.recent):
+            self.recent = deque(
+                (e for e in self.recent if e["type"] != "audio" or e.get("stream_id") == stream_id),
+                maxlen=RECENT_EVENTS,
+            )
 
     def _deliver(self, event: Event) -> None:
         for sub in self.subscribers:
