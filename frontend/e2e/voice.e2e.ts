@@ -163,4 +163,33 @@ describe("voice mode", () => {
       await handsFreeBrowser.close();
     }
   });
+
+  it("turning Voice on while the greeting streams: the reply continues on the voice socket, shown once", async () => {
+    const created = await newInterview();
+    const longGreeting =
+      "Hello Alice, and welcome. This interview is about your Python work: the services you built, how you " +
+      "tested them, and what you would do differently today. Take your time with each answer. To begin: " +
+      "tell me about your Python experience?";
+    await standin({ replies: [longGreeting], token_delay: 0.08, mode: "ok" });
+    const context = await newContext(browser, pageErrors);
+    const page = await context.newPage();
+    await login(page, "alice");
+    await page.goto(`/interviews/${created.id}/room`);
+    await page.getByRole("checkbox", { name: "Record my camera during the interview" }).uncheck();
+    await page.getByRole("button", { name: "Start interview" }).click();
+    await until("the greeting to be streaming", async () =>
+      (await shownMessages(page)).some((m) => m.role === "ai" && m.streaming && m.text.length > 10),
+    );
+    await page.getByRole("button", { name: "Voice off" }).click();
+    await page.getByRole("button", { name: "Voice on" }).waitFor();
+    await until("the greeting", async () => (await shownMessages(page)).some((m) => m.role === "ai" && !m.streaming && m.text === longGreeting), 30_000);
+    const alicesApi = await api("alice");
+    const saved = await alicesApi<{ role: string; content: string }[]>(`/interviews/${created.id}/transcript`);
+    assert.deepEqual(saved.map((s) => s.content), [longGreeting]);
+    const shown = await shownMessages(page);
+    assert.deepEqual(shown.map((m) => [m.role, m.text]), [["ai", longGreeting]], "the greeting once, complete");
+    assert.deepEqual(pageErrors, []);
+    await context.close();
+    await standin({ token_delay: 0.01 });
+  });
 });
