@@ -282,11 +282,26 @@ describe("InterviewRoomPage voice mode", () => {
     });
     await tick();
     expect(voice.messages.filter((m) => typeof m !== "string")).toHaveLength(1);
+    // Enter on the focused button starts and stops too (for keyboards that cannot hold a key)
+    say(voice, { type: "transcription", seq: 4, content: "First", client_msg_id: "audio-1" });
+    say(voice, { type: "thinking", seq: 5 });
+    say(voice, { type: "stream_start", seq: 6, stream_id: "r1", kind: "response" });
+    say(voice, { type: "stream_end", seq: 7, stream_id: "r1", content: "Next?", is_complete: false, question_number: 2, total_questions: 3, time_remaining_min: 28 });
+    const ptt = screen.getByRole("button", { name: "Hold to talk" });
+    act(() => {
+      fireEvent.keyDown(ptt, { key: "Enter" });
+    });
+    expect(FakeRecorder.instances).toHaveLength(2);
+    act(() => {
+      fireEvent.keyDown(screen.getByRole("button", { name: "Release to send" }), { key: "Enter" });
+    });
+    await tick();
+    expect(voice.messages.filter((m) => typeof m !== "string")).toHaveLength(2);
     // typing a space in the answer box never records
     act(() => {
       fireEvent.keyDown(screen.getByLabelText("Your answer"), { key: " " });
     });
-    expect(FakeRecorder.instances).toHaveLength(1);
+    expect(FakeRecorder.instances).toHaveLength(2);
   });
 
   it("the reply's clips play one after another in index order, and Stop speaking stops them", async () => {
