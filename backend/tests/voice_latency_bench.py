@@ -113,7 +113,7 @@ async def test_time_to_first_audio_stand_in(db, ws_url, standin, settings_env, t
 async def test_time_to_first_audio_local_model(db, ws_url, settings_env):
     url = os.environ.get("LOCAL_LLM_URL")
     if not url:
-        pytest.skip("set LOCAL_LLM_URL to a running `make local-ai` server")
+        pytest.fail("set LOCAL_LLM_URL to a running `make local-ai` server")
     settings_env(
         LLM_PROVIDER="local",
         LOCAL_LLM_URL=url,
