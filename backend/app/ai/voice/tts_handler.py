@@ -25,10 +25,10 @@ from typing import Any, Protocol
 import openai
 
 from app.ai.errors import AIUnavailableError
-from app.ai.model_files import ModelFile, ModelIntegrityError, ModelUnavailableError
+from app.ai.model_files import ModelFile
 from app.ai.openai_client import get_openai_client
 from app.ai.voice.audio import encode, sniff_format
-from app.ai.voice.whisper_stt import run_in
+from app.ai.voice.whisper_stt import run_engine
 from app.core.config import get_settings
 
 logger = logging.getLogger("app.ai.voice")
@@ -128,16 +128,7 @@ class PiperTextToSpeech:
         )
 
     async def synthesize(self, text: str) -> Speech:
-        try:
-            speech: Speech = await run_in(self._pool, self._run, text)
-        except AIUnavailableError:
-            raise
-        except (ModelIntegrityError, ModelUnavailableError) as exc:
-            logger.error("local text-to-speech unusable: %s", exc)
-            raise AIUnavailableError(str(exc)) from exc
-        except Exception as exc:  # an engine failure is a provider failure
-            logger.exception("local text-to-speech failed")
-            raise AIUnavailableError(f"local speech failed: {exc}") from exc
+        speech: Speech = await run_engine(self._pool, self._run, text, "text-to-speech")
         return speech
 
 

@@ -65,6 +65,21 @@ async def run_in(pool: ThreadPoolExecutor, fn: Any, *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
 
+async def run_engine(pool: ThreadPoolExecutor, fn: Any, arg: Any, what: str) -> Any:
+    """A local model's work on its thread; whatever goes wrong is a provider failure
+    (`AIUnavailableError`), logged here with what failed."""
+    try:
+        return await run_in(pool, fn, arg)
+    except AIUnavailableError:
+        raise
+    except (ModelIntegrityError, ModelUnavailableError) as exc:
+        logger.error("local %s unusable: %s", what, exc)
+        raise AIUnavailableError(str(exc)) from exc
+    except Exception as exc:  # an engine failure is a provider failure
+        logger.exception("local %s failed", what)
+        raise AIUnavailableError(f"local {what} failed: {exc}") from exc
+
+
 # -- providers --------------------------------------------------------------------------------
 class OpenAISpeechToText:
     """`audio.transcriptions.create` of the configured OpenAI-compatible server."""
@@ -135,14 +150,7 @@ class LocalWhisperSpeechToText:
         return " ".join(segment.text.strip() for segment in segments).strip()
 
     async def transcribe(self, audio: DecodedAudio, original: bytes) -> str:
-        try:
-            text: str = await run_in(self._pool, self._run, audio.samples)
-        except (ModelIntegrityError, ModelUnavailableError) as exc:
-            logger.error("local speech-to-text unusable: %s", exc)
-            raise AIUnavailableError(str(exc)) from exc
-        except Exception as exc:  # an engine failure is a provider failure
-            logger.exception("local speech-to-text failed")
-            raise AIUnavailableError(f"local transcription failed: {exc}") from exc
+        text: str = await run_engine(self._pool, self._run, audio.samples, "speech-to-text")
         return text
 
 
