@@ -153,3 +153,23 @@ async def test_offline_provider_streams_word_by_word(db, ws_url, settings_env):
     assert "Ada Lovelace" in end["content"] and "Backend Engineer" in end["content"]
     assert len([f for f in frames if f["type"] == "stream_chunk"]) > 10
     await ws.close()
+
+
+async def test_an_answer_sent_the_moment_a_reply_ends_is_never_refused(db, ws_url, standin):
+    """`stream_end` means the turn is over: the next answer starts its turn even while the
+    previous one is still wrapping up (lease release, bookkeeping), never TURN_IN_PROGRESS."""
+    questions = [f"Question {i}?" for i in range(12)]
+    setup = await make_interview(db, questions=questions)
+    ws = await WSClient.open(
+        ws_url(f"/ws/interview/{setup.interview.id}", token(setup.candidate_user))
+    )
+    await ws.send({"type": "start"})
+    await ws.recv_until("stream_end")
+    for i in range(10):
+        await ws.send({"type": "message", "content": LONG_ANSWER, "client_msg_id": f"fast-{i}"})
+        frames = await ws.recv_until("stream_end", "error")
+        assert frames[-1]["type"] == "stream_end", frames[-1]
+        assert frames[-1]["question_number"] == i + 2
+    rows = await transcript(setup.interview.id)
+    assert len(rows) == 21  # greeting + 10 answers + 10 replies, each once
+    await ws.close()

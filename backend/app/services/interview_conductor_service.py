@@ -603,6 +603,7 @@ class InterviewConductorService:
         session.closed = is_complete
         session.history.append(history_entry(row))
         await save_session(session)
+        await lease.release()  # saved: the next answer may start its turn (on any process)
         yield await log.publish(
             {
                 "type": "stream_end",

@@ -152,6 +152,7 @@ class InterviewEventLog:
         self.last_seq = 0
         self.pending: PendingStream | None = None
         self.pending_known = True  # False while following a stream whose start we missed
+        self.speaking = False  # between an answer's `thinking` and its turn's end
         self.recent: deque[Event] = deque(maxlen=RECENT_EVENTS)
         self.subscribers: set[Subscriber] = set()
         self._next = 0
@@ -219,6 +220,12 @@ class InterviewEventLog:
         if seq is not None:
             self.recent.append(event)
         kind = event["type"]
+        if kind in ("thinking", "stream_start", "transcription"):
+            self.speaking = True
+        elif kind in ("stream_end", "ended", "complete") or (
+            kind == "error" and event.get("stream_id") is not None
+        ):
+            self.speaking = False
         if kind == "stream_start":
             self.pending = PendingStream(event["stream_id"], event["kind"])
             self.pending_known = True

@@ -162,18 +162,28 @@ class ConnectionManager:
         task = self.turns.get(interview_id)
         return task is not None and not task.done()
 
+    def turn_busy(self, interview_id: int) -> bool:
+        """A turn runs here and the interviewer has not finished speaking (a turn that only
+        wraps up after its `stream_end` — lease, speech — does not make a new answer wait)."""
+        return self.turn_running(interview_id) and get_hub().log(interview_id).speaking
+
     def start_turn(
         self, interview_id: int, events: AsyncIterator[Event], origin: Connection | None
     ) -> bool:
-        """Run a turn as an app-owned task; False when one is already running here."""
-        if self.turn_running(interview_id):
+        """Run a turn as an app-owned task (after the previous one has wrapped up); False
+        when the interviewer is still speaking."""
+        if self.turn_busy(interview_id):
             return False
+        previous = self.turns.get(interview_id)
+        get_hub().log(interview_id).speaking = True  # from now: a second answer must wait
         if origin is not None and origin.voice:  # the voice socket hears every AI turn
             from app.services.voice_service import speak
 
             events = speak(interview_id, events, origin)
 
         async def _consume() -> None:
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])  # its stream_end is out; let it finish first
             try:
                 async for _ in events:
                     pass

@@ -246,7 +246,7 @@ async def dispatch(conn: Connection, msg: Any) -> None:
             conn.interview_id, msg.client_msg_id
         ):
             return  # a repeat of an answered message: no reply (not even an error)
-        if manager.turn_running(conn.interview_id):
+        if manager.turn_busy(conn.interview_id):
             conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
             return
         turn = conductor.stream_process_message(conn.interview_id, msg.content, msg.client_msg_id)
@@ -280,7 +280,7 @@ async def on_audio(conn: Connection, data: bytes | str, client_msg_id: str | Non
         if await conductor.already_answered(conn.interview_id, cid):
             return  # a repeat of an answered utterance: no reply (not even an error)
         manager = get_manager()
-        if manager.turn_running(conn.interview_id):
+        if manager.turn_busy(conn.interview_id):
             conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
             return
         turn = answer_from_audio(conn.interview_id, audio, cid, conductor)
