@@ -4,6 +4,7 @@ import { api } from "../../api/client";
 import { StatusBadge } from "../../components/StatusBadge";
 import { card, link, pageTitle } from "../../components/styles";
 import { useResource } from "../../hooks/useResource";
+import { ListStatus } from "../../components/ListStatus";
 
 /** The candidate's own interviews, with a way into the room for open ones. */
 export function MyInterviewsPage() {
@@ -13,17 +14,7 @@ export function MyInterviewsPage() {
   return (
     <section>
       <h1 className={pageTitle}>My interviews</h1>
-      {loading ? (
-        <p role="status" className="mt-4 text-slate-700">
-          Loading…
-        </p>
-      ) : null}
-      {error ? (
-        <p role="alert" className="mt-4 text-red-900">
-          Could not load your interviews: {error.message}
-        </p>
-      ) : null}
-      {data && data.length === 0 ? <p className="mt-4 text-slate-800">You have no interviews yet.</p> : null}
+      <ListStatus loading={loading} error={error} items={data} what="your interviews" empty="You have no interviews yet." spacing="mt-4" />
       <ul className="mt-4 flex flex-col gap-3">
         {data?.map((iv) => (
           <li key={iv.id} className={`${card} flex flex-wrap items-center gap-4`}>

@@ -2,6 +2,7 @@ import { useCallback, useId, useState, type FormEvent } from "react";
 import { api, ApiError } from "../../api/client";
 import { btnPrimary, card, input, label, pageTitle } from "../../components/styles";
 import { useResource } from "../../hooks/useResource";
+import { ListStatus } from "../../components/ListStatus";
 
 /** Candidates, and a form that makes one (with the login they use for the interview room). */
 export function CandidatesPage() {
@@ -118,17 +119,7 @@ export function CandidatesPage() {
 
       <div>
         <h2 className="text-lg font-semibold">All candidates</h2>
-        {loading ? (
-          <p role="status" className="mt-2 text-slate-700">
-            Loading…
-          </p>
-        ) : null}
-        {error ? (
-          <p role="alert" className="mt-2 text-red-900">
-            Could not load the candidates: {error.message}
-          </p>
-        ) : null}
-        {data && data.length === 0 ? <p className="mt-2 text-slate-800">No candidates yet.</p> : null}
+        <ListStatus loading={loading} error={error} items={data} what="the candidates" empty="No candidates yet." />
         <ul className="mt-2 flex flex-col gap-2">
           {data?.map((c) => (
             <li key={c.id} className={card}>

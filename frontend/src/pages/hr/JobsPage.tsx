@@ -2,6 +2,7 @@ import { useCallback, useId, useState, type FormEvent } from "react";
 import { api, ApiError } from "../../api/client";
 import { btnPrimary, card, input, label, pageTitle } from "../../components/styles";
 import { useResource } from "../../hooks/useResource";
+import { ListStatus } from "../../components/ListStatus";
 
 /** Jobs, and a form for a new one (the AI drafts interview questions from these fields). */
 export function JobsPage() {
@@ -97,17 +98,7 @@ export function JobsPage() {
       </form>
       <div>
         <h2 className="text-lg font-semibold">All jobs</h2>
-        {loading ? (
-          <p role="status" className="mt-2 text-slate-700">
-            Loading…
-          </p>
-        ) : null}
-        {error ? (
-          <p role="alert" className="mt-2 text-red-900">
-            Could not load the jobs: {error.message}
-          </p>
-        ) : null}
-        {data && data.length === 0 ? <p className="mt-2 text-slate-800">No jobs yet.</p> : null}
+        <ListStatus loading={loading} error={error} items={data} what="the jobs" empty="No jobs yet." />
         <ul className="mt-2 flex flex-col gap-2">
           {data?.map((j) => (
             <li key={j.id} className={card}>
