@@ -2,28 +2,13 @@ import { act, fireEvent, render, screen } from "@testing-library/react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
 import WS from "vitest-websocket-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Interview } from "../../api/client";
 import { CAMERA_MESSAGES } from "../../hooks/useCameraRecording";
+import { roomInterview } from "../../test/roomInterview";
 import { InterviewRoomPage } from "./InterviewRoomPage";
 
 const WS_URL = "ws://localhost:1234/api/v1/ws/interview/7";
 
-const interview: Interview = {
-  id: 7,
-  status: "scheduled",
-  job_id: 1,
-  job_title: "Backend engineer",
-  candidate_id: 2,
-  candidate_name: "Ada",
-  duration_min: 30,
-  questions: [],
-  question_count: 3,
-  connected: false,
-  created_by: 1,
-  created_at: "2025-01-01T10:00:00Z",
-  started_at: null,
-  ended_at: null,
-};
+const interview = roomInterview();
 
 /** A MediaRecorder that hands over one piece per `emit` and a last piece on `stop`, like a browser. */
 class FakeRecorder {

@@ -4,27 +4,12 @@ import WS from "vitest-websocket-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Interview } from "../../api/client";
 import type { ServerMessage } from "../../types/interview";
+import { roomInterview } from "../../test/roomInterview";
 import { InterviewRoomPage } from "./InterviewRoomPage";
 
 const WS_URL = "ws://localhost:1234/api/v1/ws/interview/7";
 
-const interview = (over: Partial<Interview> = {}): Interview => ({
-  id: 7,
-  status: "scheduled",
-  job_id: 1,
-  job_title: "Backend engineer",
-  candidate_id: 2,
-  candidate_name: "Ada",
-  duration_min: 30,
-  questions: [],
-  question_count: 3,
-  connected: false,
-  created_by: 1,
-  created_at: "2025-01-01T10:00:00Z",
-  started_at: null,
-  ended_at: null,
-  ...over,
-});
+const interview = roomInterview;
 
 async function tick(ms = 10): Promise<void> {
   await act(async () => {

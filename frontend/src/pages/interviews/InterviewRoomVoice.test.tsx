@@ -2,29 +2,14 @@ import { act, fireEvent, render, screen } from "@testing-library/react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
 import WS from "vitest-websocket-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Interview } from "../../api/client";
 import type { ServerMessage } from "../../types/interview";
+import { roomInterview } from "../../test/roomInterview";
 import { InterviewRoomPage } from "./InterviewRoomPage";
 
 const CHAT_URL = "ws://localhost:1234/api/v1/ws/interview/7";
 const VOICE_URL = "ws://localhost:1234/api/v1/ws/voice/7";
 
-const interview: Interview = {
-  id: 7,
-  status: "scheduled",
-  job_id: 1,
-  job_title: "Backend engineer",
-  candidate_id: 2,
-  candidate_name: "Ada",
-  duration_min: 30,
-  questions: [],
-  question_count: 3,
-  connected: false,
-  created_by: 1,
-  created_at: "2025-01-01T10:00:00Z",
-  started_at: null,
-  ended_at: null,
-};
+const interview = roomInterview();
 
 /** MediaRecorder: one piece of data and `stop` delivered asynchronously, like a browser. */
 class FakeRecorder {
