@@ -116,6 +116,12 @@ else:
     SWEEP = [Scenario("stream", k, measure=5.0, warmup=1.5) for k in (100, 250, 500, 1000)]
     IDLE = Scenario("idle", 1000, think=20.0, measure=16.0, warmup=2.0)
     PROBES = 2
+if os.environ.get("BENCH_KS"):  # a partial sweep, no probes (not make bench): BENCH_KS=100,250
+    SWEEP = [
+        Scenario("stream", int(k), measure=5.0, warmup=1.5)
+        for k in os.environ["BENCH_KS"].split(",")
+    ]
+    PROBES = 0
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.services.interview_events import get_hub
+from app.core.redis import get_redis
+from app.services.interview_events import SEQ_BLOCK, epoch_key, get_hub, seq_key
 
 
 async def test_finished_turns_leave_only_their_boundaries_in_the_replay_buffer(app):
@@ -23,3 +24,31 @@ async def test_finished_turns_leave_only_their_boundaries_in_the_replay_buffer(a
     assert [e["type"] for e in log.recent] == ["stream_start", "stream_end", "stream_start"]
     seqs = [e["seq"] for e in log.recent]
     assert seqs == sorted(seqs) and log.last_seq == seqs[-1]
+
+
+async def test_a_producer_keeps_its_seq_block_only_while_nobody_took_a_later_one(app):
+    """A turn goes on numbering from this process's block (no Redis round trip) only when the
+    epoch is unchanged, no other process took a block since, and numbers are left."""
+    iid = 424243
+    hub = get_hub()
+    log = hub.log(iid)
+    epoch = await log.begin(db_max_seq=0)
+    redis = get_redis()
+
+    async def position() -> tuple[str | None, str | None]:
+        return await redis.get(epoch_key(iid)), await redis.get(seq_key(iid))
+
+    assert log.still_top(*await position())
+    first = (await log.publish({"type": "thinking"}))["seq"]
+    assert log.still_top(*await position())
+    await redis.incrby(seq_key(iid), SEQ_BLOCK)  # another process took the next block
+    assert not log.still_top(*await position())
+    await log.begin()
+    later = (await log.publish({"type": "thinking"}))["seq"]
+    assert later > first + SEQ_BLOCK  # above every number the other process may use
+    assert log.still_top(*await position())
+    assert not log.still_top("another-epoch", (await position())[1])  # Redis lost the log
+    assert not log.still_top(None, None)
+    assert log.epoch == epoch
+    log._next = log._limit + 1  # the block is used up
+    assert not log.still_top(*await position())

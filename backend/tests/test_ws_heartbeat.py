@@ -11,8 +11,12 @@ import time
 
 import orjson
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
+from app.core.database import session_factory
 from app.core.redis import get_redis
+from app.models import Interview, InterviewStatus
 from app.services.ws_connection_manager import get_manager
 from app.services.ws_presence import owner_key
 from tests.support.api_helpers import API
@@ -20,7 +24,9 @@ from tests.support.factories import auth, make_interview, make_user
 from tests.support.ws_flow import (
     LONG_ANSWER,
     frames_for,
+    interview_row,
     long_reply,
+    one,
     open_candidate,
     ping_pong,
     start,
@@ -160,4 +166,27 @@ async def test_pong_within_50ms_while_a_reply_streams(ws_url, setup, standin):
     kinds = [f["type"] for _, f in frames]
     first_pong, last_chunk = kinds.index("pong"), len(kinds) - 1 - kinds[::-1].index("stream_chunk")
     assert first_pong < last_chunk
+    await ws.close()
+
+
+async def test_a_ping_is_answered_while_the_message_before_it_waits_for_the_database(ws_url, setup):
+    """A socket's frames are acted on in order, but its reader never waits for that: here
+    `start` waits for a row lock (another transaction is changing the interview) and the
+    `ping` sent after it is answered at once; once the lock goes, `start` goes on as usual."""
+    interview_id = setup.interview.id
+    ws = await open_candidate(ws_url, setup)
+    async with session_factory()() as blocker:
+        # an uncommitted change of the interview row: `start`'s status update must wait
+        await blocker.exec(
+            update(Interview).where(col(Interview.id) == interview_id).values(duration_min=31)
+        )
+        await ws.send({"type": "start"})
+        await asyncio.sleep(0.2)  # `start` is being acted on: reading, then waiting to write
+        before = await ping_pong(ws, timeout=2.0)  # well within the lock wait (>= 5 s)
+        assert before == [], before  # nothing of `start` yet: it still waits for the lock
+        assert (await interview_row(interview_id)).status == InterviewStatus.SCHEDULED
+        await blocker.rollback()
+    greeting = await ws.recv_until("stream_end", timeout=15)
+    assert one(greeting, "stream_start")["kind"] == "greeting"
+    assert (await interview_row(interview_id)).status == InterviewStatus.IN_PROGRESS
     await ws.close()

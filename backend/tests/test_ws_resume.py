@@ -161,3 +161,20 @@ async def test_losing_redis_loses_nothing(db, ws_url, standin):
     await again.close()
     rows = await ai_rows(iid)
     assert len(rows) == 3
+
+
+async def test_an_answer_sent_just_before_the_drop_is_saved_and_answered(db, ws_url, standin):
+    """The socket drops right after the answer left the client: the frames the server read
+    are still acted on (the answer saved, the reply generated and saved), none twice."""
+    setup, url, ws, _ = await started(db, ws_url)
+    iid = setup.interview.id
+    await ws.send({"type": "message", "content": ANSWER, "client_msg_id": "c-drop"})
+    await ws.abort()
+    rows = await wait_for_rows(iid, 2)
+    again = await WSClient.open(url)
+    await again.send({"type": "reconnect"})
+    snap = await again.recv()
+    history = snap["conversation_history"]
+    assert [h["role"] for h in history] == ["ai", "candidate", "ai"]
+    assert history[1]["client_msg_id"] == "c-drop" and history[2]["content"] == rows[-1].content
+    await again.close()

@@ -22,12 +22,17 @@ def create_redis(url: str) -> redis_asyncio.Redis:
         if _fake_server is None:
             _fake_server = fakeredis.FakeServer()
         client: redis_asyncio.Redis = fakeredis.FakeAsyncRedis(
-            server=_fake_server, decode_responses=True
+            server=_fake_server,
+            decode_responses=True,
+            connection_pool_class=redis_asyncio.BlockingConnectionPool,
+            max_connections=REDIS_MAX_CONNECTIONS,
+            timeout=REDIS_POOL_TIMEOUT_SEC,
         )
         return client
-    # A bounded pool that waits for a free connection: redis-py's default pool raises
-    # MaxConnectionsError past 100 connections in use (newer versions), which a burst of sockets
-    # reaches (measured by `make bench`: failed turns at 100 interviews streaming).
+    # A bounded pool that waits for a free connection (also for memory:// above): redis-py's
+    # default pool raises MaxConnectionsError past 100 connections in use (newer versions),
+    # which a burst of sockets reaches (measured by `make bench`: failed turns at 100
+    # interviews streaming).
     pool = redis_asyncio.BlockingConnectionPool.from_url(
         url,
         max_connections=REDIS_MAX_CONNECTIONS,

@@ -37,16 +37,20 @@ from app.models import (
 )
 from app.services.interview_events import (
     PROCESS_ID,
+    STATE_TTL_SEC,
     Event,
     EventHub,
+    epoch_key,
     get_hub,
     process_alive,
+    seq_key,
 )
 from app.services.interview_session import (
     InterviewSession,
     history_entry,
     load_session,
     save_session,
+    session_key,
 )
 
 logger = logging.getLogger("app.conductor")
@@ -99,10 +103,13 @@ class TurnLease:
         self.value = f"{PROCESS_ID}:{secrets.token_hex(4)}"
         self._refreshed = 0.0
 
+    def touch(self) -> None:
+        self._refreshed = time.monotonic()
+
     async def acquire(self) -> bool:
         """Take the lease; one held by a process that died is taken over."""
         redis = get_redis()
-        self._refreshed = time.monotonic()
+        self.touch()
         if await redis.set(self.key, self.value, nx=True, ex=TURN_LEASE_SEC):
             return True
         holder = await redis.get(self.key)
@@ -228,8 +235,10 @@ class InterviewConductorService:
         session = await self._fresh_session(interview_id)
         return StartOutcome(was_running=was_running, greeting_due=not session.greeted)
 
-    async def _fresh_session(self, interview_id: int) -> InterviewSession:
-        session = await load_session(interview_id)
+    async def _fresh_session(
+        self, interview_id: int, cached: InterviewSession | None = None
+    ) -> InterviewSession:
+        session = cached or await load_session(interview_id)
         if session is None:
             raise InterviewNotFoundError("Interview not found")
         if session.status != InterviewStatus.IN_PROGRESS.value or session.started_at is None:
@@ -377,6 +386,32 @@ class InterviewConductorService:
             return None
         return last
 
+    async def _begin_turn(self, interview_id: int, lease: TurnLease) -> InterviewSession:
+        """Take the turn lease and read the session and the event log's position, in one
+        Redis round trip when nothing is amiss (the answer path waits on every trip)."""
+        log = self.hub.log(interview_id)
+        lease.touch()
+        async with get_redis().pipeline(transaction=False) as pipe:
+            pipe.set(lease.key, lease.value, nx=True, ex=TURN_LEASE_SEC)
+            pipe.get(session_key(interview_id))
+            pipe.get(epoch_key(interview_id))
+            pipe.get(seq_key(interview_id))
+            pipe.expire(seq_key(interview_id), STATE_TTL_SEC)
+            got, raw_session, epoch, top, _ = await pipe.execute()
+        if not got:  # held: perhaps by a dead process (taken over), else refused
+            if not await lease.acquire():
+                raise TurnInProgressError("Please wait for the interviewer to finish")
+            raw_session = epoch = top = None  # read before the lease was ours: look again
+        try:
+            cached = InterviewSession.from_json(raw_session) if raw_session else None
+            session = await self._fresh_session(interview_id, cached)
+            if not log.still_top(epoch, top):
+                await log.begin()
+        except BaseException:
+            await lease.release()
+            raise
+        return session
+
     async def stream_process_message(
         self,
         interview_id: int,
@@ -396,10 +431,8 @@ class InterviewConductorService:
         """
         received = time.monotonic()
         lease = TurnLease(interview_id)
-        if not await lease.acquire():
-            raise TurnInProgressError("Please wait for the interviewer to finish")
+        session = await self._begin_turn(interview_id, lease)
         try:
-            session = await self._fresh_session(interview_id)
             if session.status != InterviewStatus.IN_PROGRESS.value or session.closed:
                 raise InvalidStateError(
                     "The interview has not started"
@@ -407,7 +440,6 @@ class InterviewConductorService:
                     else "The interview is over"
                 )
             log = self.hub.log(interview_id)
-            await log.begin()
             saved = await self._save_answer(
                 session, content, client_msg_id, answer_mode, durable_event
             )
@@ -416,12 +448,13 @@ class InterviewConductorService:
             row, first_time = saved
             if first_time:
                 session.history.append(history_entry(row))
-                await save_session(session)
                 if durable_event is not None:
                     yield await log.publish({**durable_event, "content": row.content}, seq=row.seq)
                     yield await log.publish({"type": "thinking"})
                 else:
                     yield await log.publish({"type": "thinking"}, seq=row.seq)
+                # after `thinking`: a snapshot reads the history from the database, not here
+                await save_session(session)
             else:
                 yield await log.publish({"type": "thinking"})
             metrics.TURN_THINKING.observe(time.monotonic() - received)
@@ -453,16 +486,7 @@ class InterviewConductorService:
     ) -> tuple[InterviewTranscript, bool] | None:
         interview_id = session.interview_id
         async with session_factory()() as db:
-            if client_msg_id:
-                existing = (
-                    await db.exec(
-                        select(InterviewTranscript)
-                        .where(InterviewTranscript.interview_id == interview_id)
-                        .where(InterviewTranscript.client_msg_id == client_msg_id)
-                    )
-                ).first()
-                if existing is not None:
-                    return await self._retry_or_skip(db, existing)
+            # a repeated client_msg_id meets the unique index (no SELECT first: repeats are rare)
             seq = await self.hub.log(interview_id).next_seq()
             row = InterviewTranscript(
                 interview_id=interview_id,
@@ -501,8 +525,7 @@ class InterviewConductorService:
                     )
                 ).one()
                 return await self._retry_or_skip(db, existing)
-            await db.refresh(row)
-            return row, True
+            return row, True  # every column was set here (expire_on_commit=False): no refresh
 
     @staticmethod
     async def already_answered(interview_id: int, client_msg_id: str) -> bool:
@@ -653,7 +676,6 @@ class InterviewConductorService:
             except IntegrityError:
                 logger.info("interview %s: turn already saved elsewhere", session.interview_id)
                 return None
-            await db.refresh(row)
             return row
 
 

@@ -173,6 +173,17 @@ class InterviewEventLog:
             self._next, self._limit = top - SEQ_BLOCK + 1, top
             return epoch
 
+    def still_top(self, epoch: str | None, top: str | None) -> bool:
+        """Whether this process may go on numbering from its block: the epoch is unchanged,
+        no other process took a block after it (`top`: the seq key), and numbers are left."""
+        return (
+            epoch is not None
+            and epoch == self.epoch
+            and top is not None
+            and int(top) == self._limit
+            and self._next <= self._limit
+        )
+
     def switch_epoch(self, epoch: str) -> None:
         """A new event log (Redis lost the old one): forget old seqs, re-sync every socket."""
         if epoch == self.epoch:

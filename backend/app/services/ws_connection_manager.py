@@ -14,6 +14,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -61,6 +62,9 @@ class Connection:
         # after a snapshot: watch until the interview's turn is known to be in good hands
         self.watch_turn = False
         self.turn_checked = 0.0
+        # frames read and not yet acted on, and the task acting on them (app/api/v1/websocket.py)
+        self.inbox: deque[Any] = deque()
+        self.dispatcher: asyncio.Task[None] | None = None
 
     def request_close(self, code: int) -> None:
         """Ask the writer to close the socket (it owns every send)."""

@@ -67,6 +67,7 @@ OBSERVER_ROLES = (Role.SUPER_ADMIN, Role.HR_MANAGER, Role.INTERVIEWER)
 FINISHED = (InterviewStatus.COMPLETED, InterviewStatus.CANCELLED, InterviewStatus.EXPIRED)
 INTERNAL_ERROR_TEXT = "Something went wrong on our side."
 TURN_CHECK_SEC = 1.0  # while watching for a turn cut off by a dead process
+DISPATCH_DRAIN_SEC = 30.0  # a dropped socket's frames already read: how long to finish them
 
 
 @router.websocket("/ws/interview/{interview_id}")
@@ -164,6 +165,9 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
         for task in (reader, heartbeat, writer):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if conn.dispatcher is not None:  # frames read before the drop are still acted on
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(conn.dispatcher), DISPATCH_DRAIN_SEC)
         await manager.unregister(conn)
         if websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
@@ -188,7 +192,7 @@ async def read_loop(conn: Connection) -> None:
             if not conn.voice:
                 conn.send_error("INVALID_MESSAGE", "Binary frames are not accepted on this socket")
                 continue
-            await on_audio(conn, data)
+            await queue_dispatch(conn, data)
             continue
         # Only an audio frame on the voice socket may be larger (up to WS_MAX_AUDIO_BYTES).
         oversize = len(text.encode()) > settings.WS_MAX_MESSAGE_BYTES
@@ -203,12 +207,37 @@ async def read_loop(conn: Connection) -> None:
         if oversize and not isinstance(msg, AudioMsg):
             conn.send_error("INVALID_MESSAGE", too_large_text(settings.WS_MAX_MESSAGE_BYTES))
             continue
+        if isinstance(msg, PingMsg):  # answered at once, never behind a message's dispatch
+            conn.sub.push_control({"type": "pong"})
+            continue
+        await queue_dispatch(conn, msg)
+
+
+INBOX_LIMIT = 16  # frames read ahead of their dispatch; past it the reader waits (backpressure)
+
+
+async def queue_dispatch(conn: Connection, item: Any) -> None:
+    """Dispatch the socket's frames in order on a task of their own, so that the reader goes
+    on reading (a `ping` is answered while a `message` waits for the database)."""
+    conn.inbox.append(item)
+    if conn.dispatcher is None or conn.dispatcher.done():
+        conn.dispatcher = asyncio.create_task(dispatch_inbox(conn), name=f"ws-dispatch-{conn.id}")
+    if len(conn.inbox) >= INBOX_LIMIT:
+        await asyncio.wait([conn.dispatcher])
+
+
+async def dispatch_inbox(conn: Connection) -> None:
+    while conn.inbox:
+        item = conn.inbox.popleft()
+        if isinstance(item, bytes):
+            await on_audio(conn, item)
+            continue
         try:
-            await dispatch(conn, msg)
+            await dispatch(conn, item)
         except ConductorError as exc:
             conn.send_error(exc.code, exc.message)
         except Exception:  # the detail stays in the log; the socket stays open
-            logger.exception("interview %s: %s failed", conn.interview_id, msg.type)
+            logger.exception("interview %s: %s failed", conn.interview_id, item.type)
             conn.send_error("INTERNAL_ERROR", INTERNAL_ERROR_TEXT)
 
 
@@ -242,12 +271,14 @@ async def dispatch(conn: Connection, msg: Any) -> None:
     elif isinstance(msg, MessageMsg):
         if not await within_rate_limit(conn):
             return
-        if msg.client_msg_id and await conductor.already_answered(
-            conn.interview_id, msg.client_msg_id
-        ):
-            return  # a repeat of an answered message: no reply (not even an error)
         if manager.turn_busy(conn.interview_id):
-            conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
+            # a repeat of an answered message gets no reply (not even an error); when no turn
+            # runs, the turn itself finds the repeat and stays silent (no query needed here)
+            if not (
+                msg.client_msg_id
+                and await conductor.already_answered(conn.interview_id, msg.client_msg_id)
+            ):
+                conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
             return
         turn = conductor.stream_process_message(conn.interview_id, msg.content, msg.client_msg_id)
         manager.start_turn(conn.interview_id, turn, conn)
@@ -277,11 +308,11 @@ async def on_audio(conn: Connection, data: bytes | str, client_msg_id: str | Non
             raise InvalidAudioMessage("The audio is empty")
         cid = client_msg_id or audio_client_msg_id(audio)
         conductor = InterviewConductorService()
-        if await conductor.already_answered(conn.interview_id, cid):
-            return  # a repeat of an answered utterance: no reply (not even an error)
         manager = get_manager()
         if manager.turn_busy(conn.interview_id):
-            conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
+            # a repeat of an answered utterance gets no reply (not even an error)
+            if not await conductor.already_answered(conn.interview_id, cid):
+                conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
             return
         turn = answer_from_audio(conn.interview_id, audio, cid, conductor)
         manager.start_turn(conn.interview_id, turn, conn)
