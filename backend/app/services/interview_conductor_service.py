@@ -61,6 +61,8 @@ COMPLETE_TEXT = "The interview is complete. Thank you for your time; HR will be 
 AI_UNAVAILABLE_TEXT = "The AI interviewer is unavailable right now. Please send your answer again."
 SUPERSEDED_TEXT = "This reply was replaced; the interviewer's answer is in the conversation."
 ENDED_TEXT = "The interview has ended. Thank you for your time."
+WAIT_TEXT = "Please wait for the interviewer to finish"
+SPEAKING_TEXT = "The interviewer is already speaking"
 
 
 @dataclass(frozen=True)
@@ -294,13 +296,10 @@ class InterviewConductorService:
     async def stream_greeting(self, interview_id: int) -> AsyncIterator[Event]:
         """The opening AI turn (idempotent: nothing happens once a greeting exists)."""
         lease = TurnLease(interview_id)
-        if not await lease.acquire():
-            raise TurnInProgressError("The interviewer is already speaking")
+        session = await self._begin_turn(interview_id, lease, SPEAKING_TEXT)
         try:
-            session = await self._fresh_session(interview_id)
             if session.greeted or session.status != InterviewStatus.IN_PROGRESS.value:
                 return
-            await self.hub.log(interview_id).begin()
             async for event in self._ai_turn(session, greeting_plan(session), None, lease):
                 yield event
         finally:
@@ -311,13 +310,10 @@ class InterviewConductorService:
     ) -> AsyncIterator[Event]:
         """A closing turn without an answer (the time ran out while the candidate was silent)."""
         lease = TurnLease(interview_id)
-        if not await lease.acquire():
-            raise TurnInProgressError("The interviewer is already speaking")
+        session = await self._begin_turn(interview_id, lease, SPEAKING_TEXT)
         try:
-            session = await self._fresh_session(interview_id)
             if session.closed or session.status != InterviewStatus.IN_PROGRESS.value:
                 return
-            await self.hub.log(interview_id).begin()
             plan = TurnPlan(
                 kind="closing",
                 question_index=None,
@@ -386,7 +382,9 @@ class InterviewConductorService:
             return None
         return last
 
-    async def _begin_turn(self, interview_id: int, lease: TurnLease) -> InterviewSession:
+    async def _begin_turn(
+        self, interview_id: int, lease: TurnLease, refusal: str = WAIT_TEXT
+    ) -> InterviewSession:
         """Take the turn lease and read the session and the event log's position, in one
         Redis round trip when nothing is amiss (the answer path waits on every trip)."""
         log = self.hub.log(interview_id)
@@ -400,7 +398,7 @@ class InterviewConductorService:
             got, raw_session, epoch, top, _ = await pipe.execute()
         if not got:  # held: perhaps by a dead process (taken over), else refused
             if not await lease.acquire():
-                raise TurnInProgressError("Please wait for the interviewer to finish")
+                raise TurnInProgressError(refusal)
             raw_session = epoch = top = None  # read before the lease was ours: look again
         try:
             cached = InterviewSession.from_json(raw_session) if raw_session else None

@@ -302,11 +302,17 @@ class InterviewEventLog:
             "pending": orjson.dumps(pending).decode(),
         }
 
-    def take_unflushed(self) -> tuple[list[Event], dict[str, str] | None]:
+    def take_unflushed(
+        self, *, every_piece: bool = True
+    ) -> tuple[list[Event], dict[str, str] | None, bool]:
+        """The events to relay, the resume state to write (None: unchanged, or only pieces
+        were added and `every_piece` is off) and whether a turn boundary is among them."""
         events, self._unflushed = self._unflushed, []
-        state = self.state_fields() if self._state_dirty else None
+        boundary = any(e["type"] != "stream_chunk" for e in events)
+        if not self._state_dirty or not (every_piece or boundary):
+            return events, None, boundary
         self._state_dirty = False
-        return events, state
+        return events, self.state_fields(), boundary
 
 
 class EventHub:
@@ -401,12 +407,13 @@ class EventHub:
         async with get_redis().pipeline(transaction=False) as pipe:
             queued = False
             for log in logs:
-                events, state = log.take_unflushed()
+                # only this process reads the state in an in-process Redis, and its own log is
+                # fresher: there the text so far is written at turn boundaries, not per piece
+                events, state, boundary = log.take_unflushed(every_piece=relay)
                 if state is not None:
                     key = state_key(log.interview_id)
                     pipe.hset(key, mapping=dict(state))  # type: ignore[arg-type]
                     # the TTL once a minute and at every turn boundary, not once per token
-                    boundary = any(e["type"] != "stream_chunk" for e in events)
                     if boundary or now - log._state_ttl_at > STATE_TTL_RENEW_SEC:
                         log._state_ttl_at = now
                         pipe.expire(key, STATE_TTL_SEC)
@@ -541,8 +548,18 @@ class EventHub:
 
     async def send_control(self, interview_id: int, control: dict[str, Any]) -> None:
         """Tell the other processes something about an interview's sockets (kick, cancel)."""
+        async with get_redis().pipeline(transaction=False) as pipe:
+            self.queue_control(pipe, interview_id, control)
+            await pipe.execute()
+
+    @staticmethod
+    def queue_control(pipe: Any, interview_id: int, control: dict[str, Any]) -> None:
+        """`send_control` as a command of the caller's pipeline (none with an in-process
+        Redis: no other process listens, and this one drops its own messages)."""
+        if get_settings().REDIS_URL.startswith("memory://"):
+            return
         payload = orjson.dumps({"origin": PROCESS_ID, "control": control})
-        await get_redis().publish(live_channel(interview_id), payload)
+        pipe.publish(live_channel(interview_id), payload)
 
     async def shared_state(
         self, interview_id: int

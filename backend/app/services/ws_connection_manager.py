@@ -93,11 +93,13 @@ class ConnectionManager:
 
     async def claim(self, conn: Connection) -> None:
         """Make `conn` the interview's candidate socket; every older one closes with 4009."""
-        await get_redis().set(owner_key(conn.interview_id), conn.id, ex=self.owner_ttl())
         for other in self.local.get(conn.interview_id, set()):
             if other is not conn and not other.observer:
                 other.request_close(CLOSE_REPLACED)
-        await get_hub().send_control(conn.interview_id, {"kick": conn.id})
+        async with get_redis().pipeline(transaction=False) as pipe:  # one round trip
+            pipe.set(owner_key(conn.interview_id), conn.id, ex=self.owner_ttl())
+            get_hub().queue_control(pipe, conn.interview_id, {"kick": conn.id})
+            await pipe.execute()
 
     async def refresh_owner(self, conn: Connection) -> None:
         redis = get_redis()

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, WebSocket
+from sqlmodel import col, select
 from starlette.websockets import WebSocketState
 
 from app.core import log_context, metrics
@@ -107,16 +108,24 @@ async def authorize(
         interview_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 19 else None
         if ticket_interview is not None and ticket_interview != interview_id:
             return CLOSE_UNAUTHORIZED  # a ticket is good for its own interview only
-        interview = await db.get(Interview, interview_id) if interview_id is not None else None
-        if interview is None:
+        if interview_id is None:
             return CLOSE_NOT_FOUND
+        found = (
+            await db.exec(
+                select(Interview, Candidate.user_id)
+                .outerjoin(Candidate, col(Candidate.id) == col(Interview.candidate_id))
+                .where(col(Interview.id) == interview_id)
+            )
+        ).first()  # the interview and whose it is, in one query
+        if found is None:
+            return CLOSE_NOT_FOUND
+        interview, candidate_user_id = found
         if observer:
             allowed = user.role in OBSERVER_ROLES
         else:
             allowed = user.role in CANDIDATE_SOCKET_ROLES
             if not allowed and user.role == Role.CANDIDATE:
-                candidate = await db.get(Candidate, interview.candidate_id)
-                allowed = candidate is not None and candidate.user_id == user.id
+                allowed = candidate_user_id is not None and candidate_user_id == user.id
         if not allowed:
             return CLOSE_ACCESS_DENIED
         if interview.status in FINISHED:
