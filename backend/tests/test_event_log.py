@@ -1,7 +1,11 @@
-"""The event log's replay buffer keeps what a resume may need and drops what it never will."""
+"""The event log: what its replay buffer keeps, when a seq block is kept, how often it
+reaches Redis."""
 
 from __future__ import annotations
 
+import asyncio
+
+from app.core import metrics
 from app.core.redis import get_redis
 from app.services.interview_events import SEQ_BLOCK, epoch_key, get_hub, seq_key
 
@@ -52,3 +56,34 @@ async def test_a_producer_keeps_its_seq_block_only_while_nobody_took_a_later_one
     assert log.epoch == epoch
     log._next = log._limit + 1  # the block is used up
     assert not log.still_top(*await position())
+
+
+def _flushes() -> float:
+    return sum(
+        s.value
+        for metric in metrics.EVENT_FLUSH_LAG.collect()
+        for s in metric.samples
+        if s.name.endswith("_count")
+    )
+
+
+async def test_events_of_many_loop_ticks_reach_redis_in_one_flush_per_window(app):
+    """One Redis pipeline per FLUSH_INTERVAL_SEC at most, not one per event-loop tick: twenty
+    pieces published on twenty ticks (well within one window) are flushed once or twice."""
+    log = get_hub().log(424244)
+    await log.begin(db_max_seq=0)
+    await log.publish({"type": "stream_start", "stream_id": "s1", "kind": "response"})
+    await get_hub().flushed()
+    before = _flushes()
+    for i in range(20):
+        await log.publish(
+            {"type": "stream_chunk", "stream_id": "s1", "chunk_index": i, "content": f"w{i} "}
+        )
+        await asyncio.sleep(0)  # a loop tick between pieces, as when tokens arrive
+    await get_hub().flushed()
+    assert 1 <= _flushes() - before <= 3
+    # and what was flushed is the whole state: every piece is in the resume state
+    await log.publish({"type": "stream_end", "stream_id": "s1", "content": "done"})
+    await get_hub().flushed()
+    last_seq, pending, _ = await get_hub().shared_state(424244)
+    assert last_seq == log.last_seq and pending is None

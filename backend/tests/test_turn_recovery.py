@@ -47,6 +47,7 @@ async def leave_a_dead_turn(db) -> tuple[int, str]:
             )
         )
         await s.commit()
+    await get_hub().flushed()  # the greeting's state is out before the dead process writes
     redis = get_redis()
     await redis.set(turn_key(iid), f"{DEAD}:0001", ex=30)
     pending = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -96,7 +96,7 @@ class InterviewSession:
         return min(self.question_index + 1, max(self.total_questions, 1))
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        return orjson.dumps(self)  # orjson reads dataclasses natively (asdict: ~10x the CPU)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> InterviewSession:
