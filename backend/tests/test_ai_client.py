@@ -9,6 +9,7 @@ import pytest
 from app.ai.errors import AIUnavailableError
 from app.ai.openai_client import (
     LOCAL_SERVER_API_KEY,
+    _sse_data,
     chat_completion,
     chat_completion_stream,
     get_openai_client,
@@ -142,3 +143,54 @@ async def test_no_provider_configured_is_unavailable(settings_env):
     settings_env(OPENAI_API_KEY=None, OPENAI_BASE_URL=None)
     with pytest.raises(AIUnavailableError):
         await chat_completion(MESSAGES)
+
+
+async def _chunks(body: bytes, size: int):
+    for i in range(0, len(body), size):
+        yield body[i : i + size]
+
+
+SSE_BODY = (
+    b": a comment line\r\n\r\n"
+    b'data: {"choices":[{"delta":{"content":"caf\xc3\xa9 "}}]}\r\n\r\n'
+    b"retry: 100\n\n"
+    b'data: {"choices":\ndata: [{"delta":{"content":"two lines"}}]}\n\n'
+    b'event: ping\ndata: {"ignored": true}\n\n'
+    b"data: [DONE]\n\n"
+    b'data: {"choices":[{"delta":{"content":"after done"}}]}\n\n'
+)
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 64, len(SSE_BODY)])
+async def test_server_sent_events_are_parsed_however_the_bytes_are_split(size):
+    """Events split anywhere (inside a UTF-8 character, between \\r and \\n) come out whole;
+    comments, retry: and named events carry no delta; nothing after [DONE] is read."""
+    payloads = [p async for p in _sse_data(_chunks(SSE_BODY, size))]
+    assert [p["choices"][0]["delta"]["content"] for p in payloads] == ["café ", "two lines"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'data: {"choices":[]}\n\ndata: {"error": {"message": "overloaded"}}\n\n',
+        b'event: error\ndata: {"message": "overloaded"}\n\n',
+        b"data: {not json\n\n",
+    ],
+    ids=["error_payload", "error_event", "undecodable"],
+)
+async def test_an_error_or_garbage_in_the_stream_is_ai_unavailable(body):
+    with pytest.raises(AIUnavailableError):
+        [p async for p in _sse_data(_chunks(body, 5))]
+
+
+async def test_the_running_app_tells_anyio_its_async_library_once(app, standin):
+    """The app names asyncio to sniffio for its loop's thread (anyio asks at every read of the
+    model's stream); the SDK's streaming still works and still times out (tests above)."""
+    import anyio
+    import sniffio
+
+    assert sniffio.thread_local.name == "asyncio"
+    assert sniffio.current_async_library() == "asyncio"
+    assert await collect(chat_completion_stream(MESSAGES))
+    with anyio.fail_after(5):  # anyio's own machinery on the same answer
+        await anyio.sleep(0)

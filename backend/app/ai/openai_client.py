@@ -147,7 +147,7 @@ async def chat_completion_stream(
     got_text = False
     try:
         async with client.chat.completions.with_streaming_response.create(**request) as response:
-            async for data in _sse_data(response.iter_lines()):
+            async for data in _sse_data(response.iter_bytes()):
                 piece = _delta_text(data)
                 if not piece:
                     continue
@@ -164,34 +164,41 @@ async def chat_completion_stream(
         raise AIUnavailableError("chat completion stream returned an empty reply")
 
 
-async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[Any]:
-    """The decoded `data` of each server-sent event, up to `[DONE]` (an `error` ends it)."""
+async def _sse_data(body: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+    """The decoded `data` of each server-sent event in a byte stream, up to `[DONE]` (an
+    `error` ends it). Lines are split here, a whole network read at a time, rather than by the
+    HTTP client's text and line decoders (two generator layers per token less)."""
     event: str | None = None
     data: list[str] = []
-    async for line in lines:
-        if line:
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "data":
-                data.append(value)
-            elif field == "event":
-                event = value
-            continue
-        if not data:  # a blank line ends an event; comments and retry: lines carry no data
-            event = None
-            continue
-        text, name = "\n".join(data), event
-        event, data = None, []
-        if text.startswith("[DONE]"):
-            return
-        try:
-            payload = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            raise AIUnavailableError("chat completion stream sent undecodable data") from exc
-        if isinstance(payload, dict) and (payload.get("error") or name == "error"):
-            raise AIUnavailableError(f"chat completion stream died: {str(payload)[:200]}")
-        if name is None:
-            yield payload
+    buf = b""
+    async for chunk in body:
+        buf = buf + chunk if buf else chunk
+        *lines, buf = buf.split(b"\n")
+        for raw in lines:
+            line = raw.removesuffix(b"\r").decode("utf-8", "replace")
+            if line:
+                field, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if field == "data":
+                    data.append(value)
+                elif field == "event":
+                    event = value
+                continue
+            if not data:  # a blank line ends an event; comments and retry: lines carry no data
+                event = None
+                continue
+            text, name = "\n".join(data), event
+            event, data = None, []
+            if text.startswith("[DONE]"):
+                return
+            try:
+                payload = orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
+                raise AIUnavailableError("chat completion stream sent undecodable data") from exc
+            if isinstance(payload, dict) and (payload.get("error") or name == "error"):
+                raise AIUnavailableError(f"chat completion stream died: {str(payload)[:200]}")
+            if name is None:
+                yield payload
 
 
 # the HTTP stack under the SDK (httpx or httpx2, by SDK version): its errors mid-body are the
