@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import openai
 import orjson
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from app.ai.errors import AIUnavailableError
 from app.core.config import Settings, get_settings
@@ -60,7 +60,14 @@ def get_openai_client(*, audio: bool = False) -> AsyncOpenAI:
     if client is None:
         base_url, api_key, timeout, max_retries = key
         client = AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            # The SDK's documented aiohttp transport: its C parser reads a streamed reply for a
+            # fraction of the CPU of the default one (httpx over anyio, with a cancel scope per
+            # read), and every model token is one read (`make bench`, docs/benchmarks.md).
+            http_client=DefaultAioHttpClient(timeout=timeout),
         )
         cache[key] = client
     return client
@@ -203,7 +210,9 @@ async def _sse_data(body: AsyncIterator[bytes]) -> AsyncIterator[Any]:
 
 # the HTTP stack under the SDK (httpx or httpx2, by SDK version): its errors mid-body are the
 # provider's failures (timeouts, dropped connections), as the SDK's typed stream treats them
-_TRANSPORT_MODULES = frozenset({"httpx", "httpx2", "httpcore", "httpcore2", "h11", "anyio"})
+_TRANSPORT_MODULES = frozenset(
+    {"httpx", "httpx2", "httpcore", "httpcore2", "h11", "anyio", "aiohttp"}
+)
 
 
 def _is_transport_error(exc: Exception) -> bool:

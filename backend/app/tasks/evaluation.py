@@ -8,6 +8,7 @@ from app.tasks.celery_app import celery_app
 
 
 async def _run(interview_id: int) -> str:
+    from app.ai.openai_client import close_openai_clients
     from app.core.config import get_settings
     from app.core.database import dispose_database, init_database
     from app.services.evaluation_service import run_evaluation
@@ -16,6 +17,7 @@ async def _run(interview_id: int) -> str:
     try:
         status = await run_evaluation(interview_id)
     finally:
+        await close_openai_clients()  # its HTTP session belongs to this task's loop
         await dispose_database()
     return status.value
 
