@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import sniffio
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -42,10 +41,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     init_redis(settings.REDIS_URL)
     await lifecycle.startup(settings)
     await local_llm.detect(settings)  # the server of `make local-ai`, when nothing else is set
-    # anyio, under the AI SDK's HTTP client, asks sniffio which async library runs at every
-    # network read (a read timeout each); told once, sniffio stops probing current_task() per
-    # model token (`make bench` profile: ~9 % of the loop with 100 replies streaming)
-    sniffio.thread_local.name = "asyncio"
     logger.info(
         "HireEz ready: database=%s redis=%s ai_provider=%s evaluation=%s",
         "sqlite" if settings.is_sqlite else "postgresql",
@@ -59,7 +54,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await lifecycle.shutdown()
         await close_redis()
         await dispose_database()
-        sniffio.thread_local.name = None
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
