@@ -1,16 +1,13 @@
-"""The database layer: the pool hands back clean connections (a transaction left open is
-rolled back when a connection returns: on SQLite by our reset hook, which skips the no-op
-ROLLBACK; on PostgreSQL by the pool's default reset), and SQLite writers of the hot path queue on
-one write slot."""
+"""The connection pool hands back clean connections: a transaction left open on a connection
+is rolled back when it returns (SQLite: by our reset hook, which skips the no-op ROLLBACK of
+a connection with no transaction; PostgreSQL: by the pool's default reset)."""
 
 from __future__ import annotations
-
-import asyncio
 
 from sqlalchemy import text
 
 from app.core.config import get_settings
-from app.core.database import create_engine, write_slot
+from app.core.database import create_engine
 from tests.support.factories import make_interview
 
 
@@ -58,30 +55,3 @@ async def test_connections_with_no_transaction_go_back_to_the_pool_and_work(db):
         assert engine.sync_engine.pool.checkedin() == 1
     finally:
         await engine.dispose()
-
-
-async def test_hot_path_writers_take_turns_on_sqlite_and_run_freely_on_postgresql(app):
-    """SQLite: one write slot, handed over in arrival order (no busy-handler sleeps);
-    PostgreSQL: no slot at all, concurrent writers go straight to the database."""
-    inside: list[int] = []
-    overlapped = False
-
-    async def writer(n: int) -> None:
-        nonlocal overlapped
-        async with write_slot():
-            inside.append(n)
-            overlapped = overlapped or len(inside) > 1
-            await asyncio.sleep(0.01)
-            inside.remove(n)
-
-    order: list[int] = []
-
-    async def tracked(n: int) -> None:
-        await writer(n)
-        order.append(n)
-
-    await asyncio.gather(*(tracked(n) for n in range(5)))
-    if get_settings().is_sqlite:
-        assert not overlapped and order == [0, 1, 2, 3, 4]
-    else:
-        assert overlapped

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -15,7 +13,6 @@ from app.core.config import Settings
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
-_write_lock: asyncio.Lock | None = None  # SQLite only: see write_slot()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -49,35 +46,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def init_database(settings: Settings) -> AsyncEngine:
     """Create (or replace) the process-wide engine and session factory."""
-    global _engine, _sessionmaker, _write_lock
+    global _engine, _sessionmaker
     _engine = create_engine(settings)
-    _write_lock = asyncio.Lock() if settings.is_sqlite else None
     _sessionmaker = async_sessionmaker(_engine, class_=AsyncSession, expire_on_commit=False)
     return _engine
 
 
 async def dispose_database() -> None:
-    global _engine, _sessionmaker, _write_lock
+    global _engine, _sessionmaker
     if _engine is not None:
         await _engine.dispose()
     _engine = None
     _sessionmaker = None
-    _write_lock = None
-
-
-@asynccontextmanager
-async def write_slot() -> AsyncIterator[None]:
-    """Around a write transaction of the interview hot path (an answer, an AI turn saved).
-
-    SQLite lets one connection write at a time; another one meets SQLITE_BUSY and sleeps in
-    SQLite's busy handler with a growing back-off (up to 100 ms a try), which under load put
-    seconds into the time to `thinking` (`make bench`). Here such writers queue in order on an
-    asyncio lock instead, and never sleep. PostgreSQL needs no slot: it does nothing here."""
-    if _write_lock is None:
-        yield
-        return
-    async with _write_lock:
-        yield
 
 
 def get_engine() -> AsyncEngine:

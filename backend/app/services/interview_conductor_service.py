@@ -25,7 +25,7 @@ from app.ai.chains.interview_chain import InterviewContext, TurnPlan, stream_int
 from app.ai.errors import AIUnavailableError
 from app.core import metrics
 from app.core.config import get_settings
-from app.core.database import session_factory, write_slot
+from app.core.database import session_factory
 from app.core.redis import get_redis
 from app.models import (
     Interview,
@@ -483,7 +483,7 @@ class InterviewConductorService:
         durable_event: Event | None,
     ) -> tuple[InterviewTranscript, bool] | None:
         interview_id = session.interview_id
-        async with write_slot(), session_factory()() as db:
+        async with session_factory()() as db:
             # a repeated client_msg_id meets the unique index (no SELECT first: repeats are rare)
             seq = await self.hub.log(interview_id).next_seq()
             row = InterviewTranscript(
@@ -653,7 +653,7 @@ class InterviewConductorService:
         text: str,
         seq: int,
     ) -> InterviewTranscript | None:
-        async with write_slot(), session_factory()() as db:
+        async with session_factory()() as db:
             interview = await db.get(Interview, session.interview_id)
             if interview is None or interview.status != InterviewStatus.IN_PROGRESS:
                 return None
