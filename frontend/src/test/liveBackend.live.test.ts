@@ -91,6 +91,8 @@ describe("against a live backend", () => {
     tab2.attach(true);
     await until("the first tab to be replaced", () => s().status === "replaced");
     await until("the second tab to connect", () => tab2.getState().status === "connected");
+    // a new tab counts as connected once its socket opens; its screen fills from `reconnected`
+    await until("the second tab's snapshot", () => tab2.getState().messages.length >= after.length);
     expect(tab2.getState().messages.map((m) => m.content)).toEqual(after.map((m) => m.content));
 
     tab2.dispatch({ type: "end" });
