@@ -105,13 +105,16 @@ class TurnLease:
         self.value = f"{PROCESS_ID}:{secrets.token_hex(4)}"
         self._refreshed = 0.0
 
-    def touch(self) -> None:
+    def queue_take(self, pipe: Any) -> None:
+        """The first try of `acquire` as a command of the caller's pipeline (its result: True
+        when taken; on False, `acquire` tells a dead holder from a live one)."""
         self._refreshed = time.monotonic()
+        pipe.set(self.key, self.value, nx=True, ex=TURN_LEASE_SEC)
 
     async def acquire(self) -> bool:
         """Take the lease; one held by a process that died is taken over."""
         redis = get_redis()
-        self.touch()
+        self._refreshed = time.monotonic()
         if await redis.set(self.key, self.value, nx=True, ex=TURN_LEASE_SEC):
             return True
         holder = await redis.get(self.key)
@@ -388,9 +391,8 @@ class InterviewConductorService:
         """Take the turn lease and read the session and the event log's position, in one
         Redis round trip when nothing is amiss (the answer path waits on every trip)."""
         log = self.hub.log(interview_id)
-        lease.touch()
         async with get_redis().pipeline(transaction=False) as pipe:
-            pipe.set(lease.key, lease.value, nx=True, ex=TURN_LEASE_SEC)
+            lease.queue_take(pipe)
             pipe.get(session_key(interview_id))
             pipe.get(epoch_key(interview_id))
             pipe.get(seq_key(interview_id))

@@ -5,8 +5,8 @@ conversation get a `seq` that strictly increases per interview across all proces
 producer takes a block of numbers from Redis (`INCRBY interview:seq:{id}`) when it starts
 producing, then numbers events without awaiting Redis. Live events reach this process's
 sockets at once, in process; at most every FLUSH_INTERVAL_SEC every dirty log is flushed to
-Redis in one pipeline: the resume state (`interview:state:{id}`: last seq, pending AI text) and one
-PUBLISH of the batch for sockets on other processes. Nothing awaits Redis once per token.
+Redis in one pipeline: the resume state (`interview:state:{id}`: last seq, pending AI text)
+and one PUBLISH of the batch for sockets on other processes. Nothing awaits Redis once per token.
 """
 
 from __future__ import annotations
@@ -57,6 +57,13 @@ def process_key(process_id: str) -> str:
 
 async def process_alive(process_id: str) -> bool:
     return process_id == PROCESS_ID or bool(await get_redis().exists(process_key(process_id)))
+
+
+def others_listen() -> bool:
+    """Whether other processes can follow this one's events: not with an in-process Redis
+    (memory://), where a PUBLISH would only reach this process's own listener, which drops its
+    own batches, and where only this process reads the resume state."""
+    return not get_settings().REDIS_URL.startswith("memory://")
 
 
 def epoch_key(interview_id: int) -> str:
@@ -417,9 +424,7 @@ class EventHub:
         self._flush_done.set()
 
     async def _flush(self, logs: set[InterviewEventLog]) -> None:
-        # In-process Redis (memory://) has no other process to relay to: publishing would only
-        # feed this process's own listener, which drops its own batches.
-        relay = not get_settings().REDIS_URL.startswith("memory://")
+        relay = others_listen()
         now = time.monotonic()
         async with get_redis().pipeline(transaction=False) as pipe:
             queued = False
@@ -565,15 +570,16 @@ class EventHub:
 
     async def send_control(self, interview_id: int, control: dict[str, Any]) -> None:
         """Tell the other processes something about an interview's sockets (kick, cancel)."""
-        async with get_redis().pipeline(transaction=False) as pipe:
-            self.queue_control(pipe, interview_id, control)
-            await pipe.execute()
+        if others_listen():
+            async with get_redis().pipeline(transaction=False) as pipe:
+                self.queue_control(pipe, interview_id, control)
+                await pipe.execute()
 
     @staticmethod
     def queue_control(pipe: Any, interview_id: int, control: dict[str, Any]) -> None:
-        """`send_control` as a command of the caller's pipeline (none with an in-process
-        Redis: no other process listens, and this one drops its own messages)."""
-        if get_settings().REDIS_URL.startswith("memory://"):
+        """`send_control` as a command of the caller's pipeline (none when no other process
+        listens)."""
+        if not others_listen():
             return
         payload = orjson.dumps({"origin": PROCESS_ID, "control": control})
         pipe.publish(live_channel(interview_id), payload)

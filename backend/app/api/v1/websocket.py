@@ -36,6 +36,7 @@ from app.schemas.ws import (
     parse_client_message,
 )
 from app.services.interview_conductor_service import (
+    WAIT_TEXT,
     ConductorError,
     InterviewConductorService,
     InvalidStateError,
@@ -255,9 +256,7 @@ def too_large_text(limit: int) -> str:
 
 
 async def dispatch(conn: Connection, msg: Any) -> None:
-    if isinstance(msg, PingMsg):
-        conn.sub.push_control({"type": "pong"})
-        return
+    """Act on one frame (`ping` never comes here: the reader answers it at once)."""
     if isinstance(msg, ReconnectMsg):
         metrics.WS_RECONNECTS.inc()
         conn.sub.request_snapshot()
@@ -280,14 +279,7 @@ async def dispatch(conn: Connection, msg: Any) -> None:
     elif isinstance(msg, MessageMsg):
         if not await within_rate_limit(conn):
             return
-        if manager.turn_busy(conn.interview_id):
-            # a repeat of an answered message gets no reply (not even an error); when no turn
-            # runs, the turn itself finds the repeat and stays silent (no query needed here)
-            if not (
-                msg.client_msg_id
-                and await conductor.already_answered(conn.interview_id, msg.client_msg_id)
-            ):
-                conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
+        if await refused_while_busy(conn, conductor, msg.client_msg_id):
             return
         turn = conductor.stream_process_message(conn.interview_id, msg.content, msg.client_msg_id)
         manager.start_turn(conn.interview_id, turn, conn)
@@ -317,19 +309,28 @@ async def on_audio(conn: Connection, data: bytes | str, client_msg_id: str | Non
             raise InvalidAudioMessage("The audio is empty")
         cid = client_msg_id or audio_client_msg_id(audio)
         conductor = InterviewConductorService()
-        manager = get_manager()
-        if manager.turn_busy(conn.interview_id):
-            # a repeat of an answered utterance gets no reply (not even an error)
-            if not await conductor.already_answered(conn.interview_id, cid):
-                conn.send_error("TURN_IN_PROGRESS", "Please wait for the interviewer to finish")
+        if await refused_while_busy(conn, conductor, cid):
             return
         turn = answer_from_audio(conn.interview_id, audio, cid, conductor)
-        manager.start_turn(conn.interview_id, turn, conn)
+        get_manager().start_turn(conn.interview_id, turn, conn)
     except ConductorError as exc:
         conn.send_error(exc.code, exc.message)
     except Exception:  # the detail stays in the log; the socket stays open
         logger.exception("interview %s: audio failed", conn.interview_id)
         conn.send_error("INTERNAL_ERROR", INTERNAL_ERROR_TEXT)
+
+
+async def refused_while_busy(
+    conn: Connection, conductor: InterviewConductorService, client_msg_id: str | None
+) -> bool:
+    """True when the interviewer is still speaking, so the answer cannot start its turn: a
+    repeat of an answered one then gets no reply at all, anything else TURN_IN_PROGRESS. (With
+    no turn running, the turn itself finds a repeat and stays silent: no query here.)"""
+    if not get_manager().turn_busy(conn.interview_id):
+        return False
+    if not (client_msg_id and await conductor.already_answered(conn.interview_id, client_msg_id)):
+        conn.send_error("TURN_IN_PROGRESS", WAIT_TEXT)
+    return True
 
 
 async def within_rate_limit(conn: Connection) -> bool:
