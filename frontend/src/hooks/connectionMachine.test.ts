@@ -9,7 +9,8 @@ import {
   type MachineEvent,
   type MachineState,
 } from "./connectionMachine";
-import type { ClientMessage, HistoryEntry, ReconnectedEvent, ServerMessage } from "../types/interview";
+import { receive, run, sends } from "../test/machine";
+import type { HistoryEntry, ReconnectedEvent, ServerMessage } from "../types/interview";
 
 // ---------------------------------------------------------------- helpers
 
@@ -20,21 +21,6 @@ function init(over: Partial<MachineConfig> = {}): MachineState {
   return createInitialState({ ...BASE, ...over });
 }
 
-/** Apply events in order; collect every effect. */
-function run(state: MachineState, ...events: MachineEvent[]): { state: MachineState; effects: Effect[] } {
-  const effects: Effect[] = [];
-  let s = state;
-  for (const e of events) {
-    const t = reduce(s, e);
-    s = t.state;
-    effects.push(...t.effects);
-  }
-  return { state: s, effects };
-}
-
-function sends(effects: Effect[]): ClientMessage[] {
-  return effects.flatMap((e) => (e.kind === "send" ? [e.msg] : []));
-}
 function timersStarted(effects: Effect[], id?: string): { id: string; ms: number }[] {
   return effects.flatMap((e) => (e.kind === "startTimer" && (!id || e.id === id) ? [{ id: e.id, ms: e.ms }] : []));
 }
@@ -42,25 +28,12 @@ function cancelled(effects: Effect[]): string[] {
   return effects.flatMap((e) => (e.kind === "cancelTimer" ? [e.id] : []));
 }
 
-const serverMsg = (s: MachineState, msg: ServerMessage): MachineEvent => ({ type: "socketMessage", gen: s.gen, msg });
 const closed = (s: MachineState, code: number, random = 0.5): MachineEvent => ({
   type: "socketClosed",
   gen: s.gen,
   code,
   random,
 });
-
-/** Feed server messages one by one (each with the generation current at that moment). */
-function receive(state: MachineState, ...msgs: ServerMessage[]): { state: MachineState; effects: Effect[] } {
-  const effects: Effect[] = [];
-  let s = state;
-  for (const m of msgs) {
-    const t = reduce(s, serverMsg(s, m));
-    s = t.state;
-    effects.push(...t.effects);
-  }
-  return { state: s, effects };
-}
 
 /** start → ticket → open: the socket is open and `start` sent. */
 function opened(over: Partial<MachineConfig> = {}): MachineState {

@@ -1,38 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
   createInitialState,
-  reduce,
   VOICE_ANSWER_TIMEOUT_MS,
   type Effect,
   type MachineConfig,
-  type MachineEvent,
   type MachineState,
 } from "./connectionMachine";
-import type { ClientMessage, HistoryEntry, ServerMessage } from "../types/interview";
+import { receive, run, sends } from "../test/machine";
+import type { HistoryEntry, ServerMessage } from "../types/interview";
 
 const BASE = { interviewId: 7, wsBase: "ws://test" } as const;
 
-function run(state: MachineState, ...events: MachineEvent[]): { state: MachineState; effects: Effect[] } {
-  const effects: Effect[] = [];
-  let s = state;
-  for (const e of events) {
-    const t = reduce(s, e);
-    s = t.state;
-    effects.push(...t.effects);
-  }
-  return { state: s, effects };
-}
-function receive(state: MachineState, ...msgs: ServerMessage[]): { state: MachineState; effects: Effect[] } {
-  const effects: Effect[] = [];
-  let s = state;
-  for (const m of msgs) {
-    const t = reduce(s, { type: "socketMessage", gen: s.gen, msg: m });
-    s = t.state;
-    effects.push(...t.effects);
-  }
-  return { state: s, effects };
-}
-const sends = (fx: Effect[]): ClientMessage[] => fx.flatMap((e) => (e.kind === "send" ? [e.msg] : []));
 const opens = (fx: Effect[]): string[] => fx.flatMap((e) => (e.kind === "open" ? [e.url] : []));
 const binaries = (fx: Effect[]) => fx.flatMap((e) => (e.kind === "sendBinary" ? [e.data] : []));
 

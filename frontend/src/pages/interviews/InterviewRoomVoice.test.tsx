@@ -65,6 +65,19 @@ function installMedia(opts: { refuse?: string; recorder?: boolean } = {}): void 
   Object.defineProperty(navigator, "mediaDevices", { configurable: true, value: { getUserMedia } });
 }
 
+/** The room greeted, then switched to voice with media installed (hands-free: an audio level
+ * meter too, and the mode on): the chat socket it left and the voice socket it uses. */
+async function voiceRoom(opts: { handsFree?: boolean } = {}): Promise<{ chat: WS; voice: WS }> {
+  installMedia();
+  if (opts.handsFree) vi.stubGlobal("AudioContext", FakeAudioContext);
+  const chat = new WS(CHAT_URL);
+  const voice = new WS(VOICE_URL);
+  await greetedRoom(chat);
+  await switchToVoice(chat, voice);
+  if (opts.handsFree) click(screen.getByRole("checkbox", { name: "Hands-free" }));
+  return { chat, voice };
+}
+
 async function tick(ms = 10): Promise<void> {
   await act(async () => {
     await vi.advanceTimersByTimeAsync(ms);
@@ -221,11 +234,7 @@ describe("InterviewRoomPage voice mode", () => {
   });
 
   it("push-to-talk sends one binary frame on the voice socket; the transcription replaces '…'", async () => {
-    installMedia();
-    const chat = new WS(CHAT_URL);
-    const voice = new WS(VOICE_URL);
-    await greetedRoom(chat);
-    await switchToVoice(chat, voice);
+    const { voice } = await voiceRoom();
     expect(screen.getByRole("button", { name: "Voice on" })).toHaveAttribute("aria-pressed", "true");
     expect(screen.getAllByText(greetingEnd.content)).toHaveLength(1);
 
@@ -253,11 +262,7 @@ describe("InterviewRoomPage voice mode", () => {
   });
 
   it("Space held on the page records too (keyboard only)", async () => {
-    installMedia();
-    const chat = new WS(CHAT_URL);
-    const voice = new WS(VOICE_URL);
-    await greetedRoom(chat);
-    await switchToVoice(chat, voice);
+    const { voice } = await voiceRoom();
     act(() => {
       fireEvent.keyDown(document.body, { key: " " });
     });
@@ -290,11 +295,7 @@ describe("InterviewRoomPage voice mode", () => {
   });
 
   it("the reply's clips play one after another in index order, and Stop speaking stops them", async () => {
-    installMedia();
-    const chat = new WS(CHAT_URL);
-    const voice = new WS(VOICE_URL);
-    await greetedRoom(chat);
-    await switchToVoice(chat, voice);
+    const { voice } = await voiceRoom();
 
     say(voice, audioEvent(4, 0, false));
     say(voice, audioEvent(5, 1, false));
@@ -321,13 +322,7 @@ describe("InterviewRoomPage voice mode", () => {
   });
 
   it("hands-free: speech above the threshold starts recording, 1.2 s of quiet sends it; the meter moves", async () => {
-    installMedia();
-    vi.stubGlobal("AudioContext", FakeAudioContext);
-    const chat = new WS(CHAT_URL);
-    const voice = new WS(VOICE_URL);
-    await greetedRoom(chat);
-    await switchToVoice(chat, voice);
-    click(screen.getByRole("checkbox", { name: "Hands-free" }));
+    const { voice } = await voiceRoom({ handsFree: true });
     expect(screen.queryByRole("button", { name: "Hold to talk" })).toBeNull();
     await tick(200);
     expect(FakeRecorder.instances).toHaveLength(0); // silence: nothing recorded
@@ -354,13 +349,7 @@ describe("InterviewRoomPage voice mode", () => {
   });
 
   it("hands-free: a short noise (a click, a cough) is not sent", async () => {
-    installMedia();
-    vi.stubGlobal("AudioContext", FakeAudioContext);
-    const chat = new WS(CHAT_URL);
-    const voice = new WS(VOICE_URL);
-    await greetedRoom(chat);
-    await switchToVoice(chat, voice);
-    click(screen.getByRole("checkbox", { name: "Hands-free" }));
+    const { voice } = await voiceRoom({ handsFree: true });
     amplitude = 0.1;
     await tick(100);
     amplitude = 0;
@@ -373,11 +362,7 @@ describe("InterviewRoomPage voice mode", () => {
   });
 
   it("speech-to-text unavailable: the placeholder goes and the reason is shown", async () => {
-    installMedia();
-    const chat = new WS(CHAT_URL);
-    const voice = new WS(VOICE_URL);
-    await greetedRoom(chat);
-    await switchToVoice(chat, voice);
+    const { voice } = await voiceRoom();
     act(() => {
       fireEvent.pointerDown(screen.getByRole("button", { name: "Hold to talk" }));
     });
@@ -393,11 +378,7 @@ describe("InterviewRoomPage voice mode", () => {
   });
 
   it("the closing is spoken after the interview ends, and can still be stopped", async () => {
-    installMedia();
-    const chat = new WS(CHAT_URL);
-    const voice = new WS(VOICE_URL);
-    await greetedRoom(chat);
-    await switchToVoice(chat, voice);
+    const { voice } = await voiceRoom();
     say(voice, audioEvent(4, 0, false, "c"));
     say(voice, audioEvent(5, 1, true, "c"));
     say(voice, { type: "complete", seq: 6, content: "Thank you, goodbye." });
@@ -412,11 +393,7 @@ describe("InterviewRoomPage voice mode", () => {
   });
 
   it("Voice off goes back to the chat socket with reconnect/last_seq and releases the microphone", async () => {
-    installMedia();
-    const chat = new WS(CHAT_URL);
-    const voice = new WS(VOICE_URL);
-    await greetedRoom(chat);
-    await switchToVoice(chat, voice);
+    const { chat, voice } = await voiceRoom();
     say(voice, { type: "transcription", seq: 4, content: "Spoken words", client_msg_id: "audio-y" });
     click(screen.getByRole("button", { name: "Voice on" }));
     await tick();
