@@ -355,6 +355,10 @@ def run_scenario(
     except (subprocess.SubprocessError, OSError, ValueError) as exc:
         result = {"errors": {"loadgen_failed": 1}, "error_samples": [repr(exc)]}
     crashed = proc.poll() is not None
+    if not target.is_bare and not crashed:  # the server's own view (turn timings), for reading
+        metrics_url = url + "/metrics"
+        with contextlib.suppress(OSError), urllib.request.urlopen(metrics_url, timeout=5) as resp:  # noqa: S310
+            log.with_suffix(".metrics.txt").write_bytes(resp.read())
     stop(proc)
     tracebacks = log.read_text(errors="replace").count("Traceback")
     if crashed:

@@ -53,7 +53,9 @@ async def test_stream_yields_several_pieces_that_join_to_the_reply(standin):
     assert len(pieces) == len(REPLY.split())
     assert all(pieces)
     assert "".join(pieces) == REPLY
-    assert standin.requests()[0]["body"]["stream"] is True
+    body = standin.requests()[0]["body"]
+    assert body["stream"] is True
+    assert body["messages"] == MESSAGES  # the whole history, as given (sent untransformed)
 
 
 async def test_stream_pieces_arrive_as_the_model_produces_them(standin):

@@ -143,11 +143,15 @@ async def chat_completion_stream(
     """
     settings = get_settings()
     client = get_openai_client()
+    # The history goes in `extra_body`, which the SDK sends as it is: through `messages` the
+    # SDK's request transform walks every message of the interview, once a turn, to change
+    # nothing in plain string messages (~10 % of the loop under `make bench`).
     request: dict[str, Any] = {
         "model": settings.llm_model,
-        "messages": messages,
+        "messages": [],
         "temperature": temperature,
         "stream": True,
+        "extra_body": {"messages": messages},
     }
     if max_tokens is not None:
         request["max_tokens"] = max_tokens

@@ -1,15 +1,18 @@
-"""One async engine and one session factory (asyncpg for PostgreSQL, aiosqlite embedded)."""
+"""One async engine and one session factory (asyncpg for PostgreSQL; SQLite embedded, through
+SQLAlchemy's aiosqlite dialect over connections that run on the loop's thread:
+`app/core/sqlite_inline.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
+from app.core.sqlite_inline import inline_connector
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
@@ -19,22 +22,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")  # as `timeout`: a burst of writers waits
     cursor.close()
 
 
 def _sqlite_reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
-    """The pool's reset on return, without the no-op: aiosqlite runs every call, a ROLLBACK
-    outside any transaction too, as a hand-off to its thread (~8 % of the loop while sockets
-    open under `make bench`); a connection still in a transaction is rolled back as usual."""
+    """The pool's reset on return, without the no-op ROLLBACK outside any transaction; a
+    connection still in a transaction is rolled back as usual."""
     if dbapi_conn.driver_connection.in_transaction:
         dbapi_conn.rollback()
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
+        url = make_url(settings.DATABASE_URL)
         engine = create_async_engine(
-            settings.DATABASE_URL, connect_args={"timeout": 30}, pool_reset_on_return=None
+            url, async_creator=inline_connector(url), pool_reset_on_return=None
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "reset", _sqlite_reset)

@@ -51,6 +51,35 @@ PROCESS_ALIVE_SEC = 6  # a process that stops refreshing this is dead to the oth
 PROCESS_REFRESH_SEC = 2
 
 
+STATE_FIELDS = ("last_seq", "epoch", "pending")
+# One flush window's relay, per interview: KEYS[i] = its state key; ARGV, 7 per interview:
+# channel, events payload ("" = none), state changed ("1"/"0"), last_seq, epoch, pending, TTL.
+RELAY_SCRIPT = """
+for i = 1, #KEYS do
+  local a = (i - 1) * 7
+  if ARGV[a + 3] == '1' then
+    redis.call('HSET', KEYS[i], 'last_seq', ARGV[a + 4], 'epoch', ARGV[a + 5],
+               'pending', ARGV[a + 6])
+    local ttl = tonumber(ARGV[a + 7])
+    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+  end
+  if ARGV[a + 2] ~= '' then redis.call('PUBLISH', ARGV[a + 1], ARGV[a + 2]) end
+end
+return #KEYS
+"""
+_relay_scripts: dict[int, Any] = {}
+
+
+def _relay_script() -> Any:
+    """The relay script registered with the current Redis client (sent by SHA, loaded once)."""
+    client = get_redis()
+    script = _relay_scripts.get(id(client))
+    if script is None:
+        _relay_scripts.clear()  # a new client (tests, restarts): the old one is gone
+        script = _relay_scripts[id(client)] = client.register_script(RELAY_SCRIPT)
+    return script
+
+
 def process_key(process_id: str) -> str:
     return f"process:alive:{process_id}"
 
@@ -424,30 +453,53 @@ class EventHub:
         self._flush_done.set()
 
     async def _flush(self, logs: set[InterviewEventLog]) -> None:
-        relay = others_listen()
+        if others_listen():
+            await self._relay(logs)
+            return
+        # in-process Redis: nobody else reads the state, and this process's own log is fresher,
+        # so the text so far is written at turn boundaries only, and nothing is published
         now = time.monotonic()
         async with get_redis().pipeline(transaction=False) as pipe:
             queued = False
             for log in logs:
-                # only this process reads the state in an in-process Redis, and its own log is
-                # fresher: there the text so far is written at turn boundaries, not per piece
-                events, state, boundary = log.take_unflushed(every_piece=relay)
+                _, state, boundary = log.take_unflushed(every_piece=False)
                 if state is not None:
                     key = state_key(log.interview_id)
                     pipe.hset(key, mapping=dict(state))  # type: ignore[arg-type]
-                    # the TTL once a minute and at every turn boundary, not once per token
                     if boundary or now - log._state_ttl_at > STATE_TTL_RENEW_SEC:
                         log._state_ttl_at = now
                         pipe.expire(key, STATE_TTL_SEC)
                     queued = True
-                if events and relay:
-                    payload = orjson.dumps(
-                        {"origin": PROCESS_ID, "epoch": log.epoch, "events": events}
-                    )
-                    pipe.publish(live_channel(log.interview_id), payload)
-                    queued = True
             if queued:
                 await pipe.execute()
+
+    async def _relay(self, logs: set[InterviewEventLog]) -> None:
+        """Every dirty log's resume state and its batch of events for the other processes, in
+        ONE Redis command (a script) per window: a pipeline of HSET + PUBLISH per interview
+        cost ~25 % of the loop at K = 100 streaming on PostgreSQL + Redis (`make bench`)."""
+        now = time.monotonic()
+        keys: list[str] = []
+        args: list[str | bytes] = []
+        for log in logs:
+            events, state, boundary = log.take_unflushed()
+            if not events and state is None:
+                continue
+            ttl = 0
+            # the state's TTL once a minute and at every turn boundary, not once per token
+            if state is not None and (boundary or now - log._state_ttl_at > STATE_TTL_RENEW_SEC):
+                log._state_ttl_at = now
+                ttl = STATE_TTL_SEC
+            payload = (
+                orjson.dumps({"origin": PROCESS_ID, "epoch": log.epoch, "events": events})
+                if events
+                else b""
+            )
+            fields = [state[f] for f in STATE_FIELDS] if state is not None else ["", "", ""]
+            keys.append(state_key(log.interview_id))
+            args += [live_channel(log.interview_id), payload, "1" if state else "0", *fields]
+            args.append(str(ttl))
+        if keys:
+            await _relay_script()(keys=keys, args=args)
 
     async def flushed(self) -> None:
         """Wait until everything published so far has reached Redis."""

@@ -1,0 +1,198 @@
+"""The embedded database's driver (app/core/sqlite_inline.py): SQLite on the loop's thread.
+
+Writers queue on an asyncio gate instead of stalling the loop in SQLite's busy handler; a lock
+held by another process is waited for without stalling the loop; a commit returns only once
+its WAL frames are fsynced (one fsync for a group of commits); checkpoints run off the loop.
+Each test uses a database file of its own (the same in both test runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.core import sqlite_inline
+from app.core.config import get_settings
+from app.core.database import create_engine
+
+
+@pytest.fixture
+async def engine(tmp_path: Path):
+    settings = get_settings().model_copy(
+        update={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/inline.db"}
+    )
+    engine = create_engine(settings)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)"))
+    yield engine
+    await engine.dispose()
+
+
+def db_path(engine) -> str:
+    return str(engine.url.database)
+
+
+async def count(engine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM t"))).scalar_one())
+
+
+async def test_writers_holding_a_transaction_across_awaits_queue_instead_of_failing(engine):
+    async def writer(i: int) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"a{i}"})
+            await asyncio.sleep(0.005)  # another writer runs meanwhile and must wait its turn
+            await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"b{i}"})
+
+    await asyncio.gather(*(writer(i) for i in range(12)))
+    assert await count(engine) == 24
+
+
+async def test_waiting_writers_go_in_the_order_they_came(engine):
+    async with engine.connect() as holder:
+        await holder.execute(text("INSERT INTO t (v) VALUES ('first')"))
+        waiting = []
+        for i in range(8):  # each queues behind the holder (no polling, no barging)
+            waiting.append(asyncio.create_task(_insert(engine, f"w{i}")))
+            await asyncio.sleep(0.01)
+        await holder.commit()
+    await asyncio.gather(*waiting)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT v FROM t ORDER BY id"))).scalars().all()
+    assert rows == ["first", *(f"w{i}" for i in range(8))]
+
+
+async def test_readers_never_wait_for_a_writer(engine):
+    async with engine.connect() as writer:
+        await writer.execute(text("INSERT INTO t (v) VALUES ('pending')"))  # holds the gate
+        reading = asyncio.create_task(count(engine))
+        assert await asyncio.wait_for(reading, 2) == 0  # WAL: the committed state, at once
+        await writer.commit()
+    assert await count(engine) == 1
+
+
+async def test_another_process_lock_is_waited_for_while_the_loop_goes_on(engine):
+    held, release = threading.Event(), threading.Event()
+
+    def other_process() -> None:  # a second writer on the same file, outside this engine
+        conn = sqlite3.connect(db_path(engine), timeout=0)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (v) VALUES ('other')")
+        held.set()
+        release.wait(5)
+        conn.commit()
+        conn.close()
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    await asyncio.to_thread(held.wait, 5)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticking = asyncio.create_task(ticker())
+    writing = asyncio.create_task(_insert(engine, "ours"))
+    await asyncio.sleep(0.3)
+    assert not writing.done()  # waiting for the other writer's lock...
+    assert ticks >= 10  # ...without stalling the loop
+    release.set()
+    await asyncio.wait_for(writing, 5)
+    ticking.cancel()
+    await asyncio.to_thread(thread.join)
+    assert await count(engine) == 2
+
+
+async def test_a_lock_held_past_the_timeout_fails_as_database_is_locked(engine, monkeypatch):
+    monkeypatch.setattr(sqlite_inline, "BUSY_TIMEOUT_SEC", 0.2)
+    other = sqlite3.connect(db_path(engine), timeout=0, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="database is locked"):
+            await _insert(engine, "late")
+    finally:
+        other.rollback()
+        other.close()
+    await _insert(engine, "after")  # nothing was left held
+    assert await count(engine) == 1
+
+
+async def test_a_failed_transaction_gives_the_gate_back(engine):
+    await _insert(engine, "x")
+    with pytest.raises(IntegrityError):
+        await _insert(engine, "x")  # unique: fails inside its transaction, rolled back
+    await asyncio.wait_for(_insert(engine, "y"), 2)
+    assert await count(engine) == 2
+
+
+async def test_a_writer_cancelled_while_waiting_leaves_the_gate_usable(engine):
+    async with engine.connect() as holder:
+        await holder.execute(text("INSERT INTO t (v) VALUES ('held')"))
+        waiting = asyncio.create_task(_insert(engine, "cancelled"))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await holder.commit()
+    await asyncio.wait_for(_insert(engine, "next"), 2)
+    assert await count(engine) == 2
+
+
+async def test_a_commit_returns_once_an_fsync_of_the_wal_covers_it(engine, monkeypatch):
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    await _insert(engine, "one")
+    assert synced and all(p.endswith("inline.db-wal") for p in synced)
+    before = len(synced)
+    await asyncio.gather(*(_insert(engine, f"g{i}") for i in range(20)))
+    # every commit waited for an fsync begun after it; they share them (group commit)
+    assert 1 <= len(synced) - before < 20
+    other = sqlite3.connect(db_path(engine))  # and the rows are there for anyone
+    assert other.execute("SELECT count(*) FROM t").fetchone()[0] == 21
+    other.close()
+
+
+async def test_sqlite_itself_never_syncs_or_checkpoints_on_the_loop(engine):
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert raw._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: ours
+        assert raw._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+
+
+async def test_the_wal_is_checkpointed_into_the_database_file_off_the_loop(engine, monkeypatch):
+    monkeypatch.setattr(sqlite_inline, "CHECKPOINT_EVERY", 5)
+    for i in range(5):
+        await _insert(engine, f"c{i}")
+    # immutable: reads the database file alone, ignoring the WAL (what a checkpoint copied)
+    uri = f"file:{db_path(engine)}?immutable=1"
+    for _ in range(100):
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            rows = conn.execute("SELECT count(*) FROM t").fetchone()[0]
+        finally:
+            conn.close()
+        if rows == 5:
+            break
+        await asyncio.sleep(0.02)
+    assert rows == 5
+
+
+async def _insert(engine, value: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": value})
