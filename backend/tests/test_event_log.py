@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
+
 from app.core import metrics
-from app.core.redis import get_redis
-from app.services.interview_events import SEQ_BLOCK, epoch_key, get_hub, seq_key
+from app.core.config import get_settings
+from app.core.redis import create_redis, get_redis
+from app.services.interview_events import (
+    PROCESS_ID,
+    SEQ_BLOCK,
+    epoch_key,
+    get_hub,
+    live_channel,
+    others_listen,
+    seq_key,
+)
 
 
 async def test_finished_turns_leave_only_their_boundaries_in_the_replay_buffer(app):
@@ -87,3 +98,50 @@ async def test_events_of_many_loop_ticks_reach_redis_in_one_flush_per_window(app
     await get_hub().flushed()
     last_seq, pending, _ = await get_hub().shared_state(424244)
     assert last_seq == log.last_seq and pending is None
+
+
+async def test_the_relay_carries_every_event_and_the_text_so_far_to_other_processes(app):
+    """Each window's relay (one script call with real Redis) publishes the batch for sockets
+    on other processes and writes the resume state with the whole text so far; with the
+    in-process Redis nobody else listens: nothing is published, the state is written at turn
+    boundaries."""
+    iid = 424245
+    listener = create_redis(get_settings().REDIS_URL)
+    pubsub = listener.pubsub()
+    await pubsub.subscribe(live_channel(iid))
+    try:
+        log = get_hub().log(iid)
+        await log.begin(db_max_seq=0)
+        await log.publish({"type": "stream_start", "stream_id": "s2", "kind": "response"})
+        for i in range(5):
+            await log.publish(
+                {"type": "stream_chunk", "stream_id": "s2", "chunk_index": i, "content": f"w{i} "}
+            )
+            await asyncio.sleep(0.002)
+        await get_hub().flushed()
+        last_seq, pending, epoch = await get_hub().shared_state(iid)
+        relayed: list[dict] = []
+        for _ in range(50):
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.05)
+            if message is not None:
+                batch = orjson.loads(message["data"])
+                assert batch["origin"] == PROCESS_ID and batch["epoch"] == log.epoch
+                relayed += batch["events"]
+        if others_listen():
+            assert [e["seq"] for e in relayed] == list(range(log.last_seq - 5, log.last_seq + 1))
+            assert (last_seq, epoch) == (log.last_seq, log.epoch)
+            assert pending == {
+                "stream_id": "s2",
+                "kind": "response",
+                "content": "w0 w1 w2 w3 w4 ",
+                "chunk_index": 4,
+            }
+        else:
+            assert relayed == []
+            # written with the window of the turn's start, not since: a stale prefix
+            assert pending is not None and pending["stream_id"] == "s2"
+            assert "w0 w1 w2 w3 w4 ".startswith(pending["content"])
+            assert pending["chunk_index"] < 4
+    finally:
+        await pubsub.aclose()
+        await listener.aclose()

@@ -28,6 +28,7 @@ connection with the same interface whose statements run at once, in the loop's t
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sqlite3
@@ -244,11 +245,11 @@ class _Syncer:
             if self.running is None or self.running.done():
                 covers = self.requested  # every one of them has written its frames already
                 running = asyncio.get_running_loop().run_in_executor(None, self.fsync)
-                running.add_done_callback(lambda done, n=covers: self._covered(done, n))
+                running.add_done_callback(functools.partial(self._covered, covers))
                 self.running = running
             await asyncio.shield(self.running)
 
-    def _covered(self, done: asyncio.Future[None], covers: int) -> None:
+    def _covered(self, covers: int, done: asyncio.Future[None]) -> None:
         if not done.cancelled() and done.exception() is None:
             self.synced = max(self.synced, covers)
 
