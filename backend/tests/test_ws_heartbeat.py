@@ -118,6 +118,20 @@ async def test_a_client_sending_only_pings_is_not_silent(ws_url, setup, fast_hea
     await ws.close()
 
 
+async def test_one_heartbeat_beats_for_every_socket_of_the_process(ws_url, db, fast_heartbeat):
+    """One task pings and watches all the sockets (not one task each), and every socket gets
+    its pings from it."""
+    setups = [await make_interview(db) for _ in range(3)]
+    sockets = [await open_candidate(ws_url, s) for s in setups]
+    for ws in sockets:
+        await ws.recv_until("ping", timeout=2, skip_pings=False)
+    beating = [t for t in asyncio.all_tasks() if t.get_name() == "ws-heartbeat"]
+    assert len(beating) == 1
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("ws-heartbeat-")]
+    for ws in sockets:
+        await ws.close()
+
+
 async def test_pong_within_50ms_while_a_reply_streams(ws_url, setup, standin):
     ws = await open_candidate(ws_url, setup)
     await start(ws)

@@ -359,6 +359,10 @@ class InterviewEventLog:
         return events, self.state_fields(), boundary
 
 
+CONFIRMED = asyncio.Event()  # a confirmed subscription (no event of its own per interview)
+CONFIRMED.set()
+
+
 class EventHub:
     """Process-wide registry of event logs, the tick flusher and the pub/sub relay."""
 
@@ -574,10 +578,10 @@ class EventHub:
         """Subscribe this process to an interview's live channel; returns once confirmed."""
         ready = self._subscribed.get(interview_id)
         if ready is None:
-            ready = self._subscribed[interview_id] = asyncio.Event()
             if self._pubsub is None:
-                ready.set()
+                ready = self._subscribed[interview_id] = CONFIRMED
             else:
+                ready = self._subscribed[interview_id] = asyncio.Event()
                 await self._pubsub.subscribe(live_channel(interview_id))
         await asyncio.wait_for(ready.wait(), timeout=5)
 
@@ -611,8 +615,9 @@ class EventHub:
             interview_id = int(tail)
             if message["type"] == "subscribe":
                 ready = self._subscribed.get(interview_id)
-                if ready is not None:
-                    ready.set()
+                if ready is not None and not ready.is_set():
+                    ready.set()  # wakes `follow`; then one shared event stands for "confirmed"
+                    self._subscribed[interview_id] = CONFIRMED
                 continue
             if message["type"] != "message":
                 continue

@@ -62,6 +62,7 @@ class Connection:
         # after a snapshot: watch until the interview's turn is known to be in good hands
         self.watch_turn = False
         self.turn_checked = 0.0
+        self.next_ping = 0.0  # when the heartbeat pings it next (app/api/v1/websocket.py)
         # frames read and not yet acted on, and the task acting on them (app/api/v1/websocket.py)
         self.inbox: deque[Any] = deque()
         self.dispatcher: asyncio.Task[None] | None = None

@@ -1,4 +1,5 @@
-"""The interview sockets (PROTOCOL.md): handshake, then one reader, one writer, one heartbeat.
+"""The interview sockets (PROTOCOL.md): handshake, then one reader and one writer per socket,
+and one heartbeat for all the sockets of the process.
 
 Rules live in services: the conductor runs turns, the event log orders and relays events,
 the connection manager owns sockets and turns, the snapshot builder answers `reconnect`.
@@ -156,6 +157,8 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
     conn = Connection(
         websocket, interview.id, user.id, observer=observer, voice=voice, streaming=streaming
     )
+    del result, user, interview  # the rows are not kept for the socket's lifetime (memory)
+    conn.next_ping = conn.last_heard + get_settings().WS_HEARTBEAT_INTERVAL_SEC
     manager = get_manager()
     kind = "observer" if observer else "voice" if voice else "candidate"
     log_context.bind(interview_id=conn.interview_id, request_id=conn.id)
@@ -164,15 +167,15 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
     metrics.WS_CONNECTIONS.labels(kind=kind).inc()
     if observer:
         conn.sub.request_snapshot()
+    ensure_pulse()
     writer = asyncio.create_task(write_loop(conn), name=f"ws-writer-{conn.id}")
-    heartbeat = asyncio.create_task(heartbeat_loop(conn), name=f"ws-heartbeat-{conn.id}")
     reader = asyncio.create_task(read_loop(conn), name=f"ws-reader-{conn.id}")
     try:
-        await asyncio.wait({writer, heartbeat, reader}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (reader, heartbeat, writer):
+        for task in (reader, writer):
             task.cancel()
-        for task in (reader, heartbeat, writer):
+        for task in (reader, writer):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if conn.dispatcher is not None:  # frames read before the drop are still acted on
@@ -237,6 +240,14 @@ async def queue_dispatch(conn: Connection, item: Any) -> None:
 
 
 async def dispatch_inbox(conn: Connection) -> None:
+    try:
+        await dispatch_all(conn)
+    finally:
+        if conn.dispatcher is asyncio.current_task():
+            conn.dispatcher = None  # an idle socket keeps no finished task
+
+
+async def dispatch_all(conn: Connection) -> None:
     while conn.inbox:
         item = conn.inbox.popleft()
         if isinstance(item, bytes):
@@ -435,35 +446,85 @@ async def write_loop(conn: Connection) -> None:
 
 
 # -- heartbeat ------------------------------------------------------------------------------
-async def heartbeat_loop(conn: Connection) -> None:
-    settings = get_settings()
-    interval = settings.WS_HEARTBEAT_INTERVAL_SEC
-    timeout = settings.WS_HEARTBEAT_TIMEOUT_SEC
-    tick = min(1.0, interval / 4, timeout / 4)
-    next_ping = time.monotonic() + interval
-    manager = get_manager()
-    while True:
-        await asyncio.sleep(tick)
-        now = time.monotonic()
-        if now - conn.last_heard > timeout:
-            logger.info("interview %s: heartbeat timeout", conn.interview_id)
-            conn.request_close(CLOSE_HEARTBEAT_TIMEOUT)
+# One task beats for every socket of this process (one per socket cost a task, its frames and
+# a timer per socket, woken every second: memory per idle socket under `make bench`).
+_pulse: asyncio.Task[None] | None = None
+_pulse_tick = 0.0  # the period the running pulse beats at
+_checks: set[asyncio.Task[None]] = set()  # a socket's Redis checks, kept until done
+
+
+def pulse_tick() -> float:
+    settings = get_settings()  # read at use: settings may change (tests)
+    return min(1.0, settings.WS_HEARTBEAT_INTERVAL_SEC / 4, settings.WS_HEARTBEAT_TIMEOUT_SEC / 4)
+
+
+def ensure_pulse() -> None:
+    """Start the heartbeat, or restart it when the settings now ask for a shorter beat."""
+    global _pulse, _pulse_tick
+    loop = asyncio.get_running_loop()
+    tick = pulse_tick()
+    if _pulse is not None and not _pulse.done() and _pulse.get_loop() is loop:
+        if _pulse_tick <= tick:
             return
-        if conn.watch_turn and now - conn.turn_checked >= TURN_CHECK_SEC:
-            conn.turn_checked = now
-            try:
-                await manager.recover_orphaned_turn(conn)
-            except Exception:  # checked again on the next tick
-                logger.exception("interview %s: turn recovery check failed", conn.interview_id)
-        if now >= next_ping:
-            next_ping = now + interval
-            conn.sub.push_control({"type": "ping"})
-            if not conn.observer:
-                try:
-                    await manager.refresh_owner(conn)
-                    await close_if_time_is_up(conn)
-                except Exception:  # a Redis hiccup must not end the heartbeat (or the socket)
-                    logger.exception("interview %s: heartbeat check failed", conn.interview_id)
+        _pulse.cancel()
+    _pulse_tick = tick
+    _pulse = loop.create_task(pulse_loop(), name="ws-heartbeat")
+
+
+async def pulse_loop() -> None:
+    """Every tick: close silent sockets (4008), ping those due, check turns being watched.
+    Ends when this process has no socket left (`ensure_pulse` starts it again)."""
+    global _pulse, _pulse_tick
+    while True:
+        _pulse_tick = pulse_tick()
+        await asyncio.sleep(_pulse_tick)
+        sockets = [conn for conns in get_manager().local.values() for conn in conns]
+        if not sockets:
+            if _pulse is asyncio.current_task():
+                _pulse = None  # no await since the check: a new socket starts a new pulse
+            return
+        settings = get_settings()
+        now = time.monotonic()
+        for conn in sockets:
+            beat(conn, now, settings.WS_HEARTBEAT_INTERVAL_SEC, settings.WS_HEARTBEAT_TIMEOUT_SEC)
+
+
+def beat(conn: Connection, now: float, interval: float, timeout: float) -> None:
+    if conn.close_code is not None:
+        return
+    if now - conn.last_heard > timeout:
+        logger.info("interview %s: heartbeat timeout", conn.interview_id)
+        conn.request_close(CLOSE_HEARTBEAT_TIMEOUT)
+        return
+    if conn.watch_turn and now - conn.turn_checked >= TURN_CHECK_SEC:
+        conn.turn_checked = now
+        run_check(check_turn(conn), f"ws-turn-check-{conn.id}")
+    if now >= conn.next_ping:
+        conn.next_ping = now + interval
+        conn.sub.push_control({"type": "ping"})
+        if not conn.observer:
+            run_check(owner_checks(conn), f"ws-owner-check-{conn.id}")
+
+
+def run_check(coro: Any, name: str) -> None:
+    task = asyncio.create_task(coro, name=name)
+    _checks.add(task)
+    task.add_done_callback(_checks.discard)
+
+
+async def check_turn(conn: Connection) -> None:
+    try:
+        await get_manager().recover_orphaned_turn(conn)
+    except Exception:  # checked again on the next tick
+        logger.exception("interview %s: turn recovery check failed", conn.interview_id)
+
+
+async def owner_checks(conn: Connection) -> None:
+    try:
+        await get_manager().refresh_owner(conn)
+        await close_if_time_is_up(conn)
+    except Exception:  # a Redis hiccup must not end the heartbeat (or the socket)
+        logger.exception("interview %s: heartbeat check failed", conn.interview_id)
 
 
 async def close_if_time_is_up(conn: Connection) -> None:
