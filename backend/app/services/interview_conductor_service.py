@@ -104,6 +104,7 @@ class TurnLease:
         self.key = turn_key(interview_id)
         self.value = f"{PROCESS_ID}:{secrets.token_hex(4)}"
         self._refreshed = 0.0
+        self._released = False
 
     def queue_take(self, pipe: Any) -> None:
         """The first try of `acquire` as a command of the caller's pipeline (its result: True
@@ -147,6 +148,11 @@ class TurnLease:
                 await redis.set(self.key, self.value, nx=True, ex=TURN_LEASE_SEC)
 
     async def release(self) -> None:
+        """Give the lease back (once: a turn releases it when its reply is saved, and again,
+        as a no-op, when it ends)."""
+        if self._released:
+            return
+        self._released = True
         redis = get_redis()
         if await redis.get(self.key) == self.value:
             await redis.delete(self.key)
