@@ -451,6 +451,7 @@ async def write_loop(conn: Connection) -> None:
 _pulse: asyncio.Task[None] | None = None
 _pulse_tick = 0.0  # the period the running pulse beats at
 _checks: set[asyncio.Task[None]] = set()  # a socket's Redis checks, kept until done
+_checking: set[str] = set()  # sockets whose turn check is running
 
 
 def pulse_tick() -> float:
@@ -496,7 +497,7 @@ def beat(conn: Connection, now: float, interval: float, timeout: float) -> None:
         logger.info("interview %s: heartbeat timeout", conn.interview_id)
         conn.request_close(CLOSE_HEARTBEAT_TIMEOUT)
         return
-    if conn.watch_turn and now - conn.turn_checked >= TURN_CHECK_SEC:
+    if conn.watch_turn and now - conn.turn_checked >= TURN_CHECK_SEC and conn.id not in _checking:
         conn.turn_checked = now
         run_check(check_turn(conn), f"ws-turn-check-{conn.id}")
     if now >= conn.next_ping:
@@ -513,10 +514,13 @@ def run_check(coro: Any, name: str) -> None:
 
 
 async def check_turn(conn: Connection) -> None:
+    _checking.add(conn.id)  # one check at a time per socket (a slow Redis: the next waits)
     try:
         await get_manager().recover_orphaned_turn(conn)
     except Exception:  # checked again on the next tick
         logger.exception("interview %s: turn recovery check failed", conn.interview_id)
+    finally:
+        _checking.discard(conn.id)
 
 
 async def owner_checks(conn: Connection) -> None:
