@@ -18,13 +18,6 @@ _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 def _sqlite_reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
     """The pool's reset on return, without the no-op ROLLBACK outside any transaction; a
     connection still in a transaction is rolled back as usual."""
@@ -38,7 +31,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             url, async_creator=inline_connector(url), pool_reset_on_return=None
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "reset", _sqlite_reset)
         return engine
     return create_async_engine(

@@ -192,9 +192,6 @@ class InlineConnection:
         if gate is not None:
             gate.leave()
 
-    async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
-        return await self.cursor().execute(sql, parameters)
-
     async def commit(self) -> None:
         committed = False
         try:
@@ -214,12 +211,10 @@ class InlineConnection:
             self._release()
 
     async def close(self) -> None:
-        connection, self._connection = self._connection, None
-        self._release()
-        if connection is not None:
-            connection.close()
+        self.stop()
 
     def stop(self) -> None:
+        """Close at once (SQLAlchemy's terminate; `close` is the same, nothing to wait for)."""
         connection, self._connection = self._connection, None
         self._release()
         if connection is not None:
@@ -280,6 +275,7 @@ class _Shared:
 
     def connect(self) -> InlineConnection:
         connection = sqlite3.connect(self.database, **self.options)
+        connection.execute("PRAGMA foreign_keys=ON")
         wal = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
         self.group_commit = wal and os.path.isfile(self.database)
         if self.group_commit:

@@ -32,7 +32,7 @@ from app.core.redis import get_redis
 logger = logging.getLogger("app.events")
 
 PROCESS_ID = uuid.uuid4().hex[:12]
-# every batch this process publishes starts so (orjson keeps the keys' order)
+# every message this process publishes starts so (`own_message`: orjson keeps the keys' order)
 OWN_BATCH_PREFIX = '{"origin":"' + PROCESS_ID + '"'
 SEQ_BLOCK = 256
 RECENT_EVENTS = 2048  # per interview, for replay after a snapshot
@@ -69,17 +69,21 @@ for i = 1, #KEYS do
 end
 return #KEYS
 """
-_relay_scripts: dict[int, Any] = {}
+_relay_script_of: tuple[Any, Any] | None = None  # (Redis client, its registered script)
 
 
 def _relay_script() -> Any:
     """The relay script registered with the current Redis client (sent by SHA, loaded once)."""
+    global _relay_script_of
     client = get_redis()
-    script = _relay_scripts.get(id(client))
-    if script is None:
-        _relay_scripts.clear()  # a new client (tests, restarts): the old one is gone
-        script = _relay_scripts[id(client)] = client.register_script(RELAY_SCRIPT)
-    return script
+    if _relay_script_of is None or _relay_script_of[0] is not client:
+        _relay_script_of = (client, client.register_script(RELAY_SCRIPT))
+    return _relay_script_of[1]
+
+
+def own_message(**fields: Any) -> bytes:
+    """A message for the other processes' listeners, marked as this process's own."""
+    return orjson.dumps({"origin": PROCESS_ID, **fields})
 
 
 def process_key(process_id: str) -> str:
@@ -495,25 +499,19 @@ class EventHub:
             if state is not None and (boundary or now - log._state_ttl_at > STATE_TTL_RENEW_SEC):
                 log._state_ttl_at = now
                 ttl = STATE_TTL_SEC
-            payload = (
-                orjson.dumps({"origin": PROCESS_ID, "epoch": log.epoch, "events": events}).decode()
-                if events
-                else ""
-            )
+            payload = own_message(epoch=log.epoch, events=events).decode() if events else ""
+            fields = state or {"last_seq": "", "epoch": "", "pending": ""}
             keys.append(state_key(log.interview_id))
-            if state is None:
-                rows.append([live_channel(log.interview_id), payload, "", "", "", 0])
-            else:
-                rows.append(
-                    [
-                        live_channel(log.interview_id),
-                        payload,
-                        state["last_seq"],
-                        state["epoch"],
-                        state["pending"],
-                        ttl,
-                    ]
-                )
+            rows.append(
+                [
+                    live_channel(log.interview_id),
+                    payload,
+                    fields["last_seq"],
+                    fields["epoch"],
+                    fields["pending"],
+                    ttl,
+                ]
+            )
         if keys:
             await _relay_script()(keys=keys, args=[orjson.dumps(rows)])
 
@@ -622,13 +620,11 @@ class EventHub:
             if message["type"] != "message":
                 continue
             if message["data"].startswith(OWN_BATCH_PREFIX):
-                continue  # this process's own batch, back from Redis: nothing to decode
+                continue  # this process's own message, back from Redis: nothing to decode
             try:
                 batch = orjson.loads(message["data"])
             except orjson.JSONDecodeError:
                 logger.warning("event listener: undecodable batch on %s", channel)
-                continue
-            if batch.get("origin") == PROCESS_ID:
                 continue
             control = batch.get("control")
             if control is not None:
@@ -652,7 +648,7 @@ class EventHub:
         listens)."""
         if not others_listen():
             return
-        payload = orjson.dumps({"origin": PROCESS_ID, "control": control})
+        payload = own_message(control=control)
         pipe.publish(live_channel(interview_id), payload)
 
     async def shared_state(

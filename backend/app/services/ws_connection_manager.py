@@ -62,7 +62,8 @@ class Connection:
         # after a snapshot: watch until the interview's turn is known to be in good hands
         self.watch_turn = False
         self.turn_checked = 0.0
-        self.next_ping = 0.0  # when the heartbeat pings it next (app/api/v1/websocket.py)
+        # when the process's heartbeat pings it next (app/api/v1/websocket.py)
+        self.next_ping = self.last_heard + get_settings().WS_HEARTBEAT_INTERVAL_SEC
         # frames read and not yet acted on, and the task acting on them (app/api/v1/websocket.py)
         self.inbox: deque[Any] = deque()
         self.dispatcher: asyncio.Task[None] | None = None

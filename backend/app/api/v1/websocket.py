@@ -45,6 +45,7 @@ from app.services.interview_conductor_service import (
 from app.services.interview_events import Event
 from app.services.interview_session import load_session
 from app.services.interview_snapshot import build_snapshot
+from app.services.lifecycle import spawn
 from app.services.voice_service import (
     InvalidAudioMessage,
     answer_from_audio,
@@ -158,7 +159,6 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
         websocket, interview.id, user.id, observer=observer, voice=voice, streaming=streaming
     )
     del result, user, interview  # the rows are not kept for the socket's lifetime (memory)
-    conn.next_ping = conn.last_heard + get_settings().WS_HEARTBEAT_INTERVAL_SEC
     manager = get_manager()
     kind = "observer" if observer else "voice" if voice else "candidate"
     log_context.bind(interview_id=conn.interview_id, request_id=conn.id)
@@ -450,7 +450,6 @@ async def write_loop(conn: Connection) -> None:
 # a timer per socket, woken every second: memory per idle socket under `make bench`).
 _pulse: asyncio.Task[None] | None = None
 _pulse_tick = 0.0  # the period the running pulse beats at
-_checks: set[asyncio.Task[None]] = set()  # a socket's Redis checks, kept until done
 _checking: set[str] = set()  # sockets whose turn check is running
 
 
@@ -499,18 +498,12 @@ def beat(conn: Connection, now: float, interval: float, timeout: float) -> None:
         return
     if conn.watch_turn and now - conn.turn_checked >= TURN_CHECK_SEC and conn.id not in _checking:
         conn.turn_checked = now
-        run_check(check_turn(conn), f"ws-turn-check-{conn.id}")
+        spawn(check_turn(conn), name=f"ws-turn-check-{conn.id}")
     if now >= conn.next_ping:
         conn.next_ping = now + interval
         conn.sub.push_control({"type": "ping"})
         if not conn.observer:
-            run_check(owner_checks(conn), f"ws-owner-check-{conn.id}")
-
-
-def run_check(coro: Any, name: str) -> None:
-    task = asyncio.create_task(coro, name=name)
-    _checks.add(task)
-    task.add_done_callback(_checks.discard)
+            spawn(owner_checks(conn), name=f"ws-owner-check-{conn.id}")
 
 
 async def check_turn(conn: Connection) -> None:
