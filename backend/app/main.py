@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.ai import local_llm
 from app.api.v1.router import api_router
+from app.api.v1.websocket import socket_app
 from app.core import log_context, metrics
 from app.core.config import get_settings
 from app.core.database import dispose_database, init_database
@@ -76,9 +77,19 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "Invalid request"
 
 
+class HireEzApp(FastAPI):
+    """The interview sockets go straight to their own ASGI route (app/api/v1/websocket.py);
+    everything else through FastAPI."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and await socket_app(scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
-    app = FastAPI(
+    app = HireEzApp(
         title="HireEz API",
         version="1.0.0",
         openapi_url="/api/v1/openapi.json",

@@ -14,8 +14,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -36,7 +35,12 @@ CLOSE_INVALID_STATE = 4003
 
 
 class Connection:
-    """One accepted socket: candidate (`observer=False`) or read-only observer."""
+    """One accepted socket: candidate (`observer=False`) or read-only observer.
+
+    Its writer (`write`, app/api/v1/websocket.py) runs only while there is something to send:
+    news starts it, it ends once all is sent, so an idle socket has no writer task (memory per
+    idle socket). When the writer has closed the socket, or a send failed, it calls
+    `stop_reading`, which ends the socket's read (its own task)."""
 
     def __init__(
         self,
@@ -47,6 +51,7 @@ class Connection:
         observer: bool,
         voice: bool = False,
         streaming: bool = True,
+        write: Callable[[Connection], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.id = secrets.token_hex(8)
         self.websocket = websocket
@@ -55,7 +60,12 @@ class Connection:
         self.observer = observer
         self.voice = voice
         self.streaming = streaming
-        self.sub = Subscriber(interview_id)
+        self.write = write
+        self.writer: asyncio.Task[None] | None = None
+        self.finished = False  # the socket is done: no writer starts any more
+        self.write_ended = False  # the writer closed the socket, or a send failed
+        self.stop_reading: Callable[[], None] = _nothing
+        self.sub = Subscriber(interview_id, self.wake_writer)
         self.last_heard = time.monotonic()
         self.close_code: int | None = None  # the code this server closes with
         self.client_close_code: int | None = None  # the code the client closed with
@@ -65,17 +75,30 @@ class Connection:
         # when the process's heartbeat pings it next (app/api/v1/websocket.py)
         self.next_ping = self.last_heard + get_settings().WS_HEARTBEAT_INTERVAL_SEC
         # frames read and not yet acted on, and the task acting on them (app/api/v1/websocket.py)
-        self.inbox: deque[Any] = deque()
+        self.inbox: list[Any] = []  # (a list: an empty deque costs ~600 bytes a socket)
         self.dispatcher: asyncio.Task[None] | None = None
+
+    def wake_writer(self) -> None:
+        """There is something to send: start the writer unless it is running."""
+        if self.finished or self.write_ended or self.write is None:
+            return
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.get_running_loop().create_task(
+                self.write(self), name=f"ws-writer-{self.id}"
+            )
 
     def request_close(self, code: int) -> None:
         """Ask the writer to close the socket (it owns every send)."""
         if self.close_code is None:
             self.close_code = code
-            self.sub.wake.set()
+            self.wake_writer()
 
     def send_error(self, code: str, content: str, **extra: Any) -> None:
         self.sub.push_control({"type": "error", "code": code, "content": content, **extra})
+
+
+def _nothing() -> None:
+    return None
 
 
 class ConnectionManager:

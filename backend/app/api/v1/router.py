@@ -1,8 +1,9 @@
-"""Every v1 route module, wired in one place."""
+"""Every v1 REST route module, wired in one place (the sockets: app/api/v1/websocket.py,
+entered from app/main.py)."""
 
 from fastapi import APIRouter
 
-from app.api.v1 import auth, candidates, health, interviews, jobs, users, websocket
+from app.api.v1 import auth, candidates, health, interviews, jobs, users
 
 api_router = APIRouter()
 api_router.include_router(health.router)
@@ -11,4 +12,3 @@ api_router.include_router(users.router)
 api_router.include_router(candidates.router)
 api_router.include_router(jobs.router)
 api_router.include_router(interviews.router)
-api_router.include_router(websocket.router)

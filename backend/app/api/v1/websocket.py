@@ -1,5 +1,6 @@
-"""The interview sockets (PROTOCOL.md): handshake, then one reader and one writer per socket,
-and one heartbeat for all the sockets of the process.
+"""The interview sockets (PROTOCOL.md): handshake, then the socket reads in its own task, a
+writer runs while there is something to send, and one heartbeat beats for all the sockets of
+the process.
 
 Rules live in services: the conductor runs turns, the event log orders and relays events,
 the connection manager owns sockets and turns, the snapshot builder answers `reconnect`.
@@ -15,9 +16,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, WebSocket
 from sqlmodel import col, select
-from starlette.websockets import WebSocketState
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketState
 
 from app.core import log_context, metrics
 from app.core.config import get_settings
@@ -58,7 +59,6 @@ from app.services.ws_connection_manager import (
     get_manager,
 )
 
-router = APIRouter(tags=["websocket"])
 logger = logging.getLogger("app.ws")
 
 CLOSE_NORMAL = 1000
@@ -74,19 +74,40 @@ TURN_CHECK_SEC = 1.0  # while watching for a turn cut off by a dead process
 DISPATCH_DRAIN_SEC = 30.0  # a dropped socket's frames already read: how long to finish them
 
 
-@router.websocket("/ws/interview/{interview_id}")
-async def interview_socket(websocket: WebSocket, interview_id: str) -> None:
-    await serve(websocket, interview_id, observer=False, voice=False)
+# -- routes ---------------------------------------------------------------------------------
+# The sockets are plain ASGI routes, entered straight from the app (app/main.py), not through
+# FastAPI's router: a socket lives for minutes, and every layer it passes through (middleware,
+# routers, dependency solving) stays suspended under it for its whole life. None of those
+# layers acts on a websocket (CORS, request ids, body limits and exception handlers are for
+# HTTP), and together they held ~24 coroutines, 3 exit stacks and a response object per
+# socket: memory per idle socket (`make bench`). Paths (`{id}`: one path segment):
+#   /api/v1/ws/interview/{id}          the candidate's text socket
+#   /api/v1/ws/voice/{id}              the candidate's voice socket
+#   /api/v1/ws/interview/{id}/observe  HR's read-only view
+SOCKET_PREFIX = "/api/v1/ws/"
+SOCKET_ROUTES = {  # (kind, tail) -> (observer, voice)
+    ("interview", ""): (False, False),
+    ("voice", ""): (False, True),
+    ("interview", "/observe"): (True, False),
+}
 
 
-@router.websocket("/ws/voice/{interview_id}")
-async def voice_socket(websocket: WebSocket, interview_id: str) -> None:
-    await serve(websocket, interview_id, observer=False, voice=True)
-
-
-@router.websocket("/ws/interview/{interview_id}/observe")
-async def observe_socket(websocket: WebSocket, interview_id: str) -> None:
-    await serve(websocket, interview_id, observer=True, voice=False)
+async def socket_app(scope: Scope, receive: Receive, send: Send) -> bool:
+    """Serve a websocket scope whose path is one of the sockets; False for any other path."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    if not path.startswith(SOCKET_PREFIX):
+        return False
+    kind, _, rest = path[len(SOCKET_PREFIX) :].partition("/")
+    raw_id, slash, tail = rest.partition("/")
+    route = SOCKET_ROUTES.get((kind, slash + tail))
+    if route is None or not raw_id:
+        return False
+    observer, voice = route
+    await serve(WebSocket(scope, receive, send), raw_id, observer=observer, voice=voice)
+    return True
 
 
 # -- handshake ------------------------------------------------------------------------------
@@ -156,7 +177,13 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
     assert user.id is not None and interview.id is not None
     streaming = websocket.query_params.get("stream", "true").lower() not in ("false", "0")
     conn = Connection(
-        websocket, interview.id, user.id, observer=observer, voice=voice, streaming=streaming
+        websocket,
+        interview.id,
+        user.id,
+        observer=observer,
+        voice=voice,
+        streaming=streaming,
+        write=write_pending,
     )
     del result, user, interview  # the rows are not kept for the socket's lifetime (memory)
     manager = get_manager()
@@ -168,16 +195,14 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
     if observer:
         conn.sub.request_snapshot()
     ensure_pulse()
-    writer = asyncio.create_task(write_loop(conn), name=f"ws-writer-{conn.id}")
-    reader = asyncio.create_task(read_loop(conn), name=f"ws-reader-{conn.id}")
     try:
-        await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        await read_until_closed(conn)
     finally:
-        for task in (reader, writer):
-            task.cancel()
-        for task in (reader, writer):
+        conn.finished = True
+        if conn.writer is not None:
+            conn.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await conn.writer
         if conn.dispatcher is not None:  # frames read before the drop are still acted on
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(conn.dispatcher), DISPATCH_DRAIN_SEC)
@@ -188,6 +213,31 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
         metrics.WS_CONNECTIONS.labels(kind=kind).dec()
         code = conn.close_code or conn.client_close_code or CLOSE_NORMAL
         metrics.WS_CLOSED.labels(code=str(code)).inc()
+
+
+async def read_until_closed(conn: Connection) -> None:
+    """Read in the socket's own task (a reader task of its own cost every idle socket a task)
+    until the client goes, or the writer has ended the socket (`conn.stop_reading`)."""
+    me = asyncio.current_task()
+    assert me is not None
+    reading = True
+
+    def stop() -> None:
+        if reading:
+            me.cancel()
+
+    conn.stop_reading = stop
+    if conn.write_ended:  # before the read began (e.g. replaced while registering)
+        return
+    try:
+        await read_loop(conn)
+    except asyncio.CancelledError:
+        if not conn.write_ended or me.uncancel() > 0:
+            raise  # cancelled from outside (shutdown)
+    except Exception:  # e.g. a receive on a socket the writer closed: the socket is done
+        logger.debug("interview %s: read ended", conn.interview_id, exc_info=True)
+    finally:
+        reading = False
 
 
 async def read_loop(conn: Connection) -> None:
@@ -249,7 +299,7 @@ async def dispatch_inbox(conn: Connection) -> None:
 
 async def dispatch_all(conn: Connection) -> None:
     while conn.inbox:
-        item = conn.inbox.popleft()
+        item = conn.inbox.pop(0)  # at most INBOX_LIMIT items
         if isinstance(item, bytes):
             await on_audio(conn, item)
             continue
@@ -404,25 +454,44 @@ def for_client(conn: Connection, event: Event) -> Event | None:
     return event
 
 
-async def write_loop(conn: Connection) -> None:
+async def write_pending(conn: Connection) -> None:
+    """The socket's writer: send what is waiting, then end (the next news starts it again).
+    Once it has closed the socket, or a send failed, the socket's read stops."""
+    try:
+        closed = await write_all(conn)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # the client is gone: nothing more can be sent
+        logger.debug("interview %s: send failed", conn.interview_id, exc_info=True)
+        closed = True
+    if closed:
+        conn.write_ended = True
+        conn.stop_reading()
+
+
+async def write_all(conn: Connection) -> bool:
+    """Send until nothing is left; True once the socket is closed."""
     ws = conn.websocket
     sub = conn.sub
 
     async def send(frame: Event) -> None:
         await ws.send_text(orjson.dumps(frame).decode())
 
-    while True:
-        await sub.wake.wait()
+    async def send_control() -> None:
+        while sub.control:
+            for frame in sub.take_control():
+                await send(frame)
+
+    while sub.has_news() or conn.close_code is not None:
         if conn.close_code is not None:
             # an error that explains the close (e.g. "cancelled") goes out first, briefly
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1):
-                    for error in [f for f in sub.control if f["type"] == "error"]:
+                    for error in [f for f in sub.take_control() if f["type"] == "error"]:
                         await send(error)
             await ws.close(code=conn.close_code)
-            return
-        while sub.control:
-            await send(sub.control.popleft())
+            return True
+        await send_control()
         if sub.snapshot_due:
             sub.snapshot_due = False
             try:
@@ -434,15 +503,15 @@ async def write_loop(conn: Connection) -> None:
             await send(snapshot)
             conn.watch_turn = not conn.observer  # was a turn cut off by a dead process?
         for event in coalesce(sub.drain()):
-            while sub.control:
-                await send(sub.control.popleft())
+            await send_control()
             frame = for_client(conn, event)
             if frame is not None:
                 await send(frame)
             if event["type"] in ("ended", "complete"):
                 conn.close_code = CLOSE_NORMAL
                 await ws.close(code=CLOSE_NORMAL)
-                return
+                return True
+    return False
 
 
 # -- heartbeat ------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""The sockets' own ASGI route (app/api/v1/websocket.py): exactly the three socket paths,
+and an idle socket that holds no task but its own (memory per idle socket, issue 7)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from app.models import Role
+from tests.support.factories import make_interview, make_user, token
+from tests.support.ws import WSClient
+from tests.support.ws_flow import LONG_ANSWER, answer, open_candidate, start
+
+INTERVAL = 0.3
+
+
+def socket_tasks() -> list[str]:
+    """This process's per-socket tasks (the heartbeat beats for all sockets: not counted)."""
+    return sorted(
+        t.get_name()
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith("ws-") and t.get_name() != "ws-heartbeat" and not t.done()
+    )
+
+
+async def test_the_three_socket_paths_are_served_and_nothing_near_them(db, ws_url):
+    setup = await make_interview(db)
+    hr = await make_user(db, role=Role.HR_MANAGER, email="hr-paths@example.com")
+    iid = setup.interview.id
+    for path, user in (
+        (f"/ws/interview/{iid}", setup.candidate_user),
+        (f"/ws/voice/{iid}", setup.candidate_user),
+        (f"/ws/interview/{iid}/observe", hr),
+    ):
+        ws = await WSClient.open(ws_url(path, token(user)))
+        await ws.send({"type": "ping"})
+        assert (await ws.recv_until("pong", timeout=5))[-1]["type"] == "pong", path
+        await ws.close()
+    for path in (
+        f"/ws/voice/{iid}/observe",  # no such socket
+        f"/ws/interview/{iid}/",
+        f"/ws/interview/{iid}/observe/x",
+        "/ws/interview/",
+        f"/ws/interviews/{iid}",
+    ):
+        with pytest.raises(InvalidStatus) as refused:
+            await WSClient.open(ws_url(path, token(hr)))
+        assert refused.value.response.status_code == 403, path
+
+
+async def test_an_idle_socket_holds_no_task_but_its_own(db, ws_url, standin, settings_env):
+    """Its read runs in the socket's own task; its writer runs only while there is something
+    to send (a greeting, a ping), and every frame still arrives, in order."""
+    settings_env(WS_HEARTBEAT_INTERVAL_SEC=INTERVAL, WS_HEARTBEAT_TIMEOUT_SEC=5)
+    setup = await make_interview(db)
+    ws = await open_candidate(ws_url, setup)
+    frames = await start(ws)
+    assert [f["type"] for f in frames][:1] == ["stream_start"]
+    await ws.recv_until("ping", timeout=3, skip_pings=False)  # the heartbeat's writer ran
+    await asyncio.sleep(0.1)
+    assert socket_tasks() == []
+    await ws.recv_until("ping", timeout=3, skip_pings=False)  # and runs again when due
+    turn = await answer(ws, LONG_ANSWER)
+    kinds = [f["type"] for f in turn]
+    assert kinds[0] == "thinking" and kinds[-1] == "stream_end"
+    seqs = [f["seq"] for f in turn if "seq" in f]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    await asyncio.sleep(0.1)
+    assert socket_tasks() == []
+    await ws.close()
