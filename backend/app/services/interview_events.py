@@ -206,6 +206,24 @@ class Subscriber:
 class InterviewEventLog:
     """One interview's event log as seen by this process."""
 
+    __slots__ = (
+        "_limit",
+        "_lock",
+        "_next",
+        "_state_dirty",
+        "_state_ttl_at",
+        "_unflushed",
+        "epoch",
+        "hub",
+        "interview_id",
+        "last_seq",
+        "pending",
+        "pending_known",
+        "recent",
+        "speaking",
+        "subscribers",
+    )
+
     def __init__(self, hub: EventHub, interview_id: int) -> None:
         self.hub = hub
         self.interview_id = interview_id

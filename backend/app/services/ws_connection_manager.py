@@ -42,6 +42,30 @@ class Connection:
     idle socket). When the writer has closed the socket, or a send failed, it calls
     `stop_reading`, which ends the socket's read (its own task)."""
 
+    __slots__ = (
+        "client_close_code",
+        "close_code",
+        "dispatcher",
+        "finished",
+        "id",
+        "inbox",
+        "interview_id",
+        "last_heard",
+        "next_ping",
+        "observer",
+        "stop_reading",
+        "streaming",
+        "sub",
+        "turn_checked",
+        "user_id",
+        "voice",
+        "watch_turn",
+        "websocket",
+        "write",
+        "write_ended",
+        "writer",
+    )
+
     def __init__(
         self,
         websocket: WebSocket,

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from sqlmodel import col, select
+from starlette.datastructures import Headers, QueryParams
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -111,11 +112,8 @@ async def socket_app(scope: Scope, receive: Receive, send: Send) -> bool:
 
 
 # -- handshake ------------------------------------------------------------------------------
-async def authorize(
-    websocket: WebSocket, raw_id: str, observer: bool
-) -> tuple[User, Interview] | int:
+async def authorize(token: str, raw_id: str, observer: bool) -> tuple[User, Interview] | int:
     """The user and interview, or the close code, checked in the order 4001→4002→4004→4003."""
-    token = websocket.query_params.get("token", "")
     async with session_factory()() as db:
         user: User | None = None
         ticket_interview: int | None = None
@@ -157,17 +155,20 @@ async def authorize(
         return user, interview
 
 
-def origin_allowed(websocket: WebSocket) -> bool:
-    origin = websocket.headers.get("origin")
+def origin_allowed(headers: Headers) -> bool:
+    origin = headers.get("origin")
     return origin is None or origin.rstrip("/") in get_settings().CORS_ORIGINS
 
 
 # -- the socket -----------------------------------------------------------------------------
 async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: bool) -> None:
-    if not origin_allowed(websocket):
+    # parsed here, not through `websocket.headers` / `.query_params`, which the socket would
+    # keep for its whole life (~2 KiB an idle socket)
+    query = QueryParams(websocket.scope["query_string"])
+    if not origin_allowed(Headers(scope=websocket.scope)):
         await websocket.close()  # before accept: HTTP 403 (cross-site WebSocket hijacking)
         return
-    result = await authorize(websocket, raw_id, observer)
+    result = await authorize(query.get("token", ""), raw_id, observer)
     await websocket.accept()
     if isinstance(result, int):
         metrics.WS_REFUSED.labels(code=str(result)).inc()
@@ -175,7 +176,7 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
         return
     user, interview = result
     assert user.id is not None and interview.id is not None
-    streaming = websocket.query_params.get("stream", "true").lower() not in ("false", "0")
+    streaming = query.get("stream", "true").lower() not in ("false", "0")
     conn = Connection(
         websocket,
         interview.id,
@@ -185,7 +186,7 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
         streaming=streaming,
         write=write_pending,
     )
-    del result, user, interview  # the rows are not kept for the socket's lifetime (memory)
+    del result, user, interview, query  # not kept for the socket's lifetime (memory)
     manager = get_manager()
     kind = "observer" if observer else "voice" if voice else "candidate"
     log_context.bind(interview_id=conn.interview_id, request_id=conn.id)
