@@ -35,6 +35,7 @@ if MODE != "real":
         "test_ws_multiprocess.py",
         "test_celery_worker.py",
         "test_deploy_nginx.py",
+        "test_database_pool.py",  # PostgreSQL's pool
     ]
 else:  # `make run` is the embedded default by definition: the embedded run covers it
     collect_ignore_glob = ["test_make_run.py"]
