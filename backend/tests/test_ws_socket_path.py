@@ -9,6 +9,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from app.models import Role
+from app.services.ws_connection_manager import get_manager
 from tests.support.factories import make_interview, make_user, token
 from tests.support.ws import WSClient
 from tests.support.ws_flow import LONG_ANSWER, answer, open_candidate, start
@@ -69,4 +70,6 @@ async def test_an_idle_socket_holds_no_task_but_its_own(db, ws_url, standin, set
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     await asyncio.sleep(0.1)
     assert socket_tasks() == []
+    conns = get_manager().local[setup.interview.id]
+    assert [(c.writer, c.dispatcher) for c in conns] == [(None, None)]  # nor a finished one
     await ws.close()

@@ -465,6 +465,8 @@ async def write_pending(conn: Connection) -> None:
     except Exception:  # the client is gone: nothing more can be sent
         logger.debug("interview %s: send failed", conn.interview_id, exc_info=True)
         closed = True
+    if conn.writer is asyncio.current_task():
+        conn.writer = None  # an idle socket keeps no finished task
     if closed:
         conn.write_ended = True
         conn.stop_reading()
