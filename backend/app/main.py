@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.ai import local_llm
+from app.api.v1 import API_V1_PREFIX
 from app.api.v1.router import api_router
 from app.api.v1.websocket import socket_app
 from app.core import log_context, metrics
@@ -135,7 +136,7 @@ def create_app() -> FastAPI:
         body, content_type = metrics.render()
         return Response(content=body, media_type=content_type)
 
-    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(api_router, prefix=API_V1_PREFIX)
     _mount_frontend(app)
     return app
 

@@ -143,10 +143,6 @@ class PendingStream:
         }
 
 
-def _nothing() -> None:
-    return None
-
-
 class Subscriber:
     """One socket's view of a log: the events (and the socket's own control frames) waiting
     for its writer, which `notify` starts. (Lists, not deques: an idle socket's queues are
@@ -154,7 +150,7 @@ class Subscriber:
 
     __slots__ = ("control", "events", "interview_id", "last_seq", "notify", "snapshot_due")
 
-    def __init__(self, interview_id: int, notify: Callable[[], None] = _nothing) -> None:
+    def __init__(self, interview_id: int, notify: Callable[[], None]) -> None:
         self.interview_id = interview_id
         self.notify = notify  # called whenever there is something new to send
         self.events: list[Event] = []

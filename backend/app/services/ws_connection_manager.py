@@ -75,7 +75,7 @@ class Connection:
         observer: bool,
         voice: bool = False,
         streaming: bool = True,
-        write: Callable[[Connection], Coroutine[Any, Any, None]] | None = None,
+        write: Callable[[Connection], Coroutine[Any, Any, None]],
     ) -> None:
         self.id = secrets.token_hex(8)
         self.websocket = websocket
@@ -104,7 +104,7 @@ class Connection:
 
     def wake_writer(self) -> None:
         """There is something to send: start the writer unless it is running."""
-        if self.finished or self.write_ended or self.write is None:
+        if self.finished or self.write_ended:
             return
         if self.writer is None or self.writer.done():
             self.writer = asyncio.get_running_loop().create_task(

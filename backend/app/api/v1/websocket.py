@@ -21,6 +21,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
+from app.api.v1 import API_V1_PREFIX
 from app.core import log_context, metrics
 from app.core.config import get_settings
 from app.core.database import session_factory
@@ -85,7 +86,7 @@ DISPATCH_DRAIN_SEC = 30.0  # a dropped socket's frames already read: how long to
 #   /api/v1/ws/interview/{id}          the candidate's text socket
 #   /api/v1/ws/voice/{id}              the candidate's voice socket
 #   /api/v1/ws/interview/{id}/observe  HR's read-only view
-SOCKET_PREFIX = "/api/v1/ws/"
+SOCKET_PREFIX = API_V1_PREFIX + "/ws/"
 SOCKET_ROUTES = {  # (kind, tail) -> (observer, voice)
     ("interview", ""): (False, False),
     ("voice", ""): (False, True),
@@ -460,8 +461,6 @@ async def write_pending(conn: Connection) -> None:
     Once it has closed the socket, or a send failed, the socket's read stops."""
     try:
         closed = await write_all(conn)
-    except asyncio.CancelledError:
-        raise
     except Exception:  # the client is gone: nothing more can be sent
         logger.debug("interview %s: send failed", conn.interview_id, exc_info=True)
         closed = True
