@@ -48,7 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     logger.info(
         "HireEz ready: database=%s redis=%s ai_provider=%s evaluation=%s",
         "sqlite" if settings.is_sqlite else "postgresql",
-        "in-process" if settings.REDIS_URL.startswith("memory://") else "redis",
+        "in-process" if settings.redis_in_process else "redis",
         local_llm.describe_provider(settings),
         settings.evaluation_backend,
     )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import zlib
 from datetime import timedelta
 
+import orjson
 import pytest
 from sqlmodel import col, select
 
 from app.ai.errors import AIUnavailableError
+from app.core.config import get_settings
 from app.core.database import session_factory
 from app.core.redis import get_redis
 from app.models import (
@@ -27,6 +32,7 @@ from app.services.interview_conductor_service import (
     plan_reply,
 )
 from app.services.interview_session import (
+    COMPRESSED,
     InterviewSession,
     load_session,
     rebuild_session,
@@ -120,6 +126,29 @@ async def test_the_session_rebuilds_itself_from_the_database(db):
     assert await get_redis().exists(session_key(iid))  # and it is cached again
     end = await conductor.process_message(iid, "Still short.", "short-2")
     assert end is not None and end["question_number"] == 2  # no second follow-up
+
+
+async def test_the_cached_session_is_compressed_where_redis_is_this_processs_memory(db):
+    """memory://: the session of every open interview sits in this process's memory, so it is
+    cached compressed; with a Redis server it is plain JSON. Either form loads in either mode
+    (a deployment that switches keeps its sessions)."""
+    setup, conductor, _ = await started(db)
+    iid = setup.interview.id
+    await conductor.process_message(iid, ANSWER, "c1")
+    session = await load_session(iid)
+    assert session is not None and len(session.history) == 3
+    cached = (await get_redis().get(session_key(iid))).encode()
+    as_json = orjson.dumps(session)
+    if get_settings().redis_in_process:
+        assert cached.startswith(COMPRESSED) and len(cached) < len(as_json) * 0.8
+    else:
+        assert cached == as_json
+    for form in (as_json, COMPRESSED + base64.b64encode(zlib.compress(as_json))):
+        await get_redis().set(session_key(iid), form)
+        assert await load_session(iid) == session
+    await get_redis().set(session_key(iid), COMPRESSED + b"not base64!")
+    with pytest.raises(binascii.Error):
+        await load_session(iid)
 
 
 async def test_turn_rules(db):

@@ -330,10 +330,14 @@ async def test_message_before_start_is_invalid_state(ws_url, setup):
 # exception, and the socket must survive; once the key is gone the session is rebuilt from
 # the database and the interview goes on.
 
-CORRUPT = [b"{not json at all", b'{"interview_id": "x", "unexpected_field": 1}']
+CORRUPT = [
+    b"{not json at all",
+    b'{"interview_id": "x", "unexpected_field": 1}',
+    b"z:eJzLSM3JyVcozy/KSQEAGgsEXQ==",  # the compressed form (memory://) of "hello world"
+]
 
 
-@pytest.mark.parametrize("garbage", CORRUPT, ids=["not_json", "wrong_fields"])
+@pytest.mark.parametrize("garbage", CORRUPT, ids=["not_json", "wrong_fields", "compressed_text"])
 async def test_internal_error_on_a_turn_carries_no_exception_text(ws_url, setup, garbage):
     interview_id = setup.interview.id
     ws = await _running(ws_url, setup)

@@ -142,7 +142,13 @@ class Settings(BaseSettings):
     @property
     def is_embedded(self) -> bool:
         """SQLite and in-process Redis: the one-machine default of `make run`."""
-        return self.DATABASE_URL.startswith("sqlite") and self.REDIS_URL.startswith("memory://")
+        return self.is_sqlite and self.redis_in_process
+
+    @property
+    def redis_in_process(self) -> bool:
+        """memory://: Redis is fakeredis inside this process (its data is this process's
+        memory, and no other process can read it)."""
+        return self.REDIS_URL.startswith("memory://")
 
     @property
     def is_sqlite(self) -> bool:

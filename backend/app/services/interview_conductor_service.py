@@ -409,7 +409,7 @@ class InterviewConductorService:
                 raise TurnInProgressError(refusal)
             raw_session = epoch = top = None  # read before the lease was ours: look again
         try:
-            cached = InterviewSession.from_json(raw_session) if raw_session else None
+            cached = InterviewSession.from_redis(raw_session) if raw_session else None
             session = await self._fresh_session(interview_id, cached)
             if not log.still_top(epoch, top):
                 await log.begin()

@@ -8,8 +8,10 @@ interview.
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +36,12 @@ from app.models import (
 )
 
 logger = logging.getLogger("app.session")
+
+# With an in-process Redis (memory://) the cached session is this process's memory for every
+# open interview: zlib (level 1) in base64 (the client decodes replies as text) takes the
+# session of a just-greeted interview from ~3.6 to ~2 KB (`make bench`: memory per idle
+# socket), at ~20 µs a save and ~5 µs a load.
+COMPRESSED = b"z:"
 
 
 def session_key(interview_id: int) -> str:
@@ -95,11 +103,20 @@ class InterviewSession:
     def question_number(self) -> int:
         return min(self.question_index + 1, max(self.total_questions, 1))
 
-    def to_json(self) -> bytes:
-        return orjson.dumps(self)  # orjson reads dataclasses natively (asdict: ~10x the CPU)
+    def to_redis(self) -> bytes:
+        """The cached form: JSON, compressed when Redis is in this process (memory://)."""
+        raw = orjson.dumps(self)  # orjson reads dataclasses natively (asdict: ~10x the CPU)
+        if not get_settings().redis_in_process:
+            return raw  # a Redis server's memory, not this process's: CPU is the scarcer here
+        return COMPRESSED + base64.b64encode(zlib.compress(raw, 1))
 
     @classmethod
-    def from_json(cls, raw: str | bytes) -> InterviewSession:
+    def from_redis(cls, raw: str | bytes) -> InterviewSession:
+        """Either form (JSON starts with `{`): a process that changed mode reads both."""
+        if isinstance(raw, str):
+            raw = raw.encode()
+        if raw.startswith(COMPRESSED):
+            raw = zlib.decompress(base64.b64decode(raw[len(COMPRESSED) :], validate=True))
         return cls(**orjson.loads(raw))
 
 
@@ -187,7 +204,7 @@ async def load_session(interview_id: int, *, rebuild: bool = True) -> InterviewS
     """The cached session, rebuilt from the database when Redis lost it."""
     raw = await get_redis().get(session_key(interview_id))
     if raw:
-        return InterviewSession.from_json(raw)
+        return InterviewSession.from_redis(raw)
     if not rebuild:
         return None
     session = await rebuild_session(interview_id)
@@ -199,7 +216,7 @@ async def load_session(interview_id: int, *, rebuild: bool = True) -> InterviewS
 
 async def save_session(session: InterviewSession) -> None:
     ttl = get_settings().SESSION_TTL_SEC
-    await get_redis().set(session_key(session.interview_id), session.to_json(), ex=ttl)
+    await get_redis().set(session_key(session.interview_id), session.to_redis(), ex=ttl)
 
 
 async def drop_session(interview_id: int) -> None:
