@@ -5,7 +5,13 @@ in-process memory:// alike (`make bench` met both at 100 interviews streaming)."
 from __future__ import annotations
 
 import asyncio
+import types
+from typing import Any
 
+import pytest
+import redis.exceptions as redis_exceptions
+
+from app.core.config import get_settings
 from app.core.redis import REDIS_MAX_CONNECTIONS, get_redis
 
 
@@ -22,3 +28,56 @@ async def test_a_burst_past_the_pool_size_waits_instead_of_failing():
     results = await asyncio.gather(*(one(i) for i in range(burst)))
     assert [r[1] for r in results] == [str(i) for i in range(burst)]
     assert redis.connection_pool.max_connections == REDIS_MAX_CONNECTIONS
+
+
+@types.coroutine
+def _suspensions(awaitable: Any, box: list[int]) -> Any:
+    """Await `awaitable`, counting how often it suspended its task (each suspension waits for
+    at least one more event-loop iteration)."""
+    steps = awaitable.__await__()
+    try:
+        waiting = steps.send(None)
+        while True:
+            box[0] += 1
+            try:
+                result = yield waiting
+            except BaseException as exc:  # a cancel or error delivered to the awaited step
+                waiting = steps.throw(exc)
+            else:
+                waiting = steps.send(result)
+    except StopIteration as stop:
+        return stop.value
+
+
+async def test_a_command_suspends_only_for_its_reply():
+    """redis-py bounds a command's write by `asyncio.wait_for`, which on Python 3.11 runs the
+    write in a task of its own that the command waits for (three loop iterations more). The
+    in-process Redis answers without suspending at all; a command to a Redis server waits once,
+    for its reply."""
+    redis = get_redis()
+    await redis.set("test:waits", "1", ex=60)
+    for _ in range(20):
+        box = [0]
+        assert await _suspensions(redis.get("test:waits"), box) == "1"
+        assert box[0] == (0 if get_settings().redis_in_process else 1)
+
+
+async def test_a_write_that_hangs_still_times_out_and_drops_the_connection():
+    """The write's bound (`socket_timeout`) holds: a write that never drains fails as redis-py's
+    TimeoutError, the connection is dropped, and the bound is unchanged for its next use."""
+    redis = get_redis()
+    conn = await redis.connection_pool.get_connection()
+    try:
+        conn.socket_timeout = 0.05
+
+        async def never() -> None:
+            await asyncio.sleep(3600)
+
+        conn._writer.drain = never  # the socket's buffer stays full
+        with pytest.raises(redis_exceptions.TimeoutError):
+            await conn.send_packed_command(conn.pack_command("PING"))
+        assert not conn.is_connected and conn.socket_timeout == 0.05
+    finally:
+        conn.socket_timeout = 5
+        await redis.connection_pool.release(conn)
+    assert await redis.ping()  # the pool goes on with a fresh connection

@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import redis.asyncio as redis_asyncio
+import redis.exceptions
 
 REDIS_MAX_CONNECTIONS = 128  # per client (process); commands hold one only for a round trip
 REDIS_POOL_TIMEOUT_SEC = 20.0
 
 _fake_server: Any = None
 _client: redis_asyncio.Redis | None = None
+
+
+class _TimeoutInTheCallersTask:
+    """redis-py bounds each command's write by `socket_timeout` (5 s unless set) through
+    `asyncio.wait_for`, which on Python 3.11 runs the write in a task of its own: every command
+    then waited two more event-loop iterations, tens of ms each on a busy loop (`make bench`:
+    four commands before `thinking`). The same bound by `asyncio.timeout`, in the caller's
+    task; the reply's read keeps redis-py's own timeout (no task)."""
+
+    socket_timeout: float | None
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        timeout = self.socket_timeout
+        if not timeout:
+            await super().send_packed_command(command, check_health)  # type: ignore[misc]
+            return
+        self.socket_timeout = None  # redis-py then writes at once, without `wait_for`
+        try:
+            async with asyncio.timeout(timeout):
+                await super().send_packed_command(command, check_health)  # type: ignore[misc]
+        except TimeoutError:
+            await self.disconnect(nowait=True)  # type: ignore[attr-defined]
+            raise redis.exceptions.TimeoutError("Timeout writing to socket") from None
+        finally:
+            self.socket_timeout = timeout
+
+
+_timely: dict[type, type] = {}
+
+
+def timely(connection_class: type) -> type:
+    """`connection_class` with `_TimeoutInTheCallersTask` (one subclass per class)."""
+    if issubclass(connection_class, _TimeoutInTheCallersTask):
+        return connection_class
+    if connection_class not in _timely:
+        name = "Timely" + connection_class.__name__
+        _timely[connection_class] = type(name, (_TimeoutInTheCallersTask, connection_class), {})
+    return _timely[connection_class]
 
 
 def create_redis(url: str) -> redis_asyncio.Redis:
@@ -23,6 +63,7 @@ def create_redis(url: str) -> redis_asyncio.Redis:
             _fake_server = fakeredis.FakeServer()
         client: redis_asyncio.Redis = fakeredis.FakeAsyncRedis(
             server=_fake_server,
+            connection_class=timely(fakeredis.aioredis.FakeAsyncRedisConnection),
             decode_responses=True,
             connection_pool_class=redis_asyncio.BlockingConnectionPool,
             max_connections=REDIS_MAX_CONNECTIONS,
@@ -40,6 +81,7 @@ def create_redis(url: str) -> redis_asyncio.Redis:
         decode_responses=True,
         health_check_interval=30,
     )
+    pool.connection_class = timely(pool.connection_class)  # redis://, rediss:// or unix://
     return redis_asyncio.Redis.from_pool(pool)
 
 
