@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import types
+from collections.abc import Generator
 from typing import Any
 
 import redis.asyncio as redis_asyncio
@@ -53,6 +55,71 @@ def timely(connection_class: type) -> type:
     return _timely[connection_class]
 
 
+@types.coroutine
+def _go_on(steps: Any, waiting: Any) -> Generator[Any, None, None]:
+    """Drive a coroutine that already ran up to its first wait (`waiting`) to its end, in the
+    task that awaits this (as that task would have driven it from the start)."""
+    while True:
+        try:
+            yield waiting
+        except BaseException as exc:  # a cancel or error meant for the coroutine's own wait
+            try:
+                waiting = steps.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                waiting = steps.send(None)
+            except StopIteration:
+                return
+
+
+async def _finish(steps: Any, waiting: Any) -> None:
+    await _go_on(steps, waiting)
+
+
+async def release_at_once(pool: Any, connection: Any) -> None:
+    """`pool.release(connection)` run in the caller's task. redis-py's pipelines shield the
+    release (a second cancel must not split the pool's bookkeeping), and `asyncio.shield`
+    runs it as a task of its own: three loop iterations after every pipeline's reply. A release
+    that completes without waiting (the pool's lock is free: nearly always) leaves no moment for
+    a cancel; one that has to wait is finished shielded, as redis-py does."""
+    steps = pool.release(connection)
+    try:
+        waiting = steps.send(None)
+    except StopIteration:
+        return
+    await asyncio.shield(_finish(steps, waiting))
+
+
+class _Pipeline(redis_asyncio.client.Pipeline):
+    """redis-py's pipeline, its connection given back by `release_at_once`."""
+
+    async def reset(self) -> None:  # type: ignore[override]
+        connection = None if self.watching else self.connection
+        if connection is not None:
+            self.connection = None  # redis-py's reset then has none to give back itself
+        try:
+            await super().reset()  # type: ignore[no-untyped-call]
+        finally:
+            if connection is not None:
+                await release_at_once(self.connection_pool, connection)
+
+
+class _LeanPipelines:
+    """A client whose pipelines are `_Pipeline`s."""
+
+    connection_pool: Any
+    response_callbacks: Any
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> _Pipeline:
+        return _Pipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
+class _Client(_LeanPipelines, redis_asyncio.Redis):  # type: ignore[misc]
+    pass
+
+
 def create_redis(url: str) -> redis_asyncio.Redis:
     """A client for `url`; every memory:// client of this process shares one fake server."""
     if url.startswith("memory://"):
@@ -61,7 +128,10 @@ def create_redis(url: str) -> redis_asyncio.Redis:
         global _fake_server
         if _fake_server is None:
             _fake_server = fakeredis.FakeServer()
-        client: redis_asyncio.Redis = fakeredis.FakeAsyncRedis(
+        class _FakeClient(_LeanPipelines, fakeredis.FakeAsyncRedis):  # type: ignore[misc]
+            pass
+
+        client: redis_asyncio.Redis = _FakeClient(
             server=_fake_server,
             connection_class=timely(fakeredis.aioredis.FakeAsyncRedisConnection),
             decode_responses=True,
@@ -82,7 +152,7 @@ def create_redis(url: str) -> redis_asyncio.Redis:
         health_check_interval=30,
     )
     pool.connection_class = timely(pool.connection_class)  # redis://, rediss:// or unix://
-    return redis_asyncio.Redis.from_pool(pool)
+    return _Client.from_pool(pool)
 
 
 def init_redis(url: str) -> redis_asyncio.Redis:
