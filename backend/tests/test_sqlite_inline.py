@@ -12,13 +12,14 @@ import os
 import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.core import sqlite_inline
+from app.core import database, sqlite_inline
 from app.core.config import get_settings
 from app.core.database import create_engine
 
@@ -167,6 +168,72 @@ async def test_a_commit_returns_once_an_fsync_of_the_wal_covers_it(engine, monke
     other = sqlite3.connect(db_path(engine))  # and the rows are there for anyone
     assert other.execute("SELECT count(*) FROM t").fetchone()[0] == 21
     other.close()
+
+
+async def test_the_next_fsync_starts_without_waiting_for_the_loop(engine, monkeypatch):
+    """A commit made while an fsync runs needs the next one: the sync thread starts it as soon
+    as the first ends, also while the loop is busy (under load, every loop iteration that the
+    next round waited for was tens of ms of every commit's wait)."""
+    starts: list[float] = []
+    first_running = threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        starts.append(time.monotonic())
+        first_running.set()
+        time.sleep(0.05)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    first = asyncio.create_task(_insert(engine, "first"))
+    while not first_running.is_set():
+        await asyncio.sleep(0.001)
+    second = asyncio.create_task(_insert(engine, "second"))
+    await asyncio.sleep(0.01)  # the second commit is made and waits; the first fsync runs on
+    busy_from = time.monotonic()
+    time.sleep(0.3)  # the loop's thread is busy: nothing on the loop can start an fsync
+    busy_until = time.monotonic()
+    await asyncio.gather(first, second)
+    assert len(starts) >= 2
+    assert any(busy_from < t < busy_until for t in starts[1:]), (starts, busy_from)
+    assert await count(engine) == 2
+
+
+async def test_an_idle_sync_thread_ends_and_the_next_commit_starts_another(engine, monkeypatch):
+    monkeypatch.setattr(sqlite_inline, "SYNCER_IDLE_SEC", 0.2)
+    others = set(threading.enumerate())  # other tests' sync threads end in their own time
+    await _insert(engine, "a")
+    mine = [t for t in threading.enumerate() if t.name == "sqlite-sync" and t not in others]
+    assert mine  # the commit started one
+    await asyncio.sleep(1.0)
+    assert not any(t.is_alive() for t in mine)
+    await _insert(engine, "b")  # would wait forever without a thread to fsync it
+    assert await count(engine) == 2
+
+
+async def test_a_busy_moment_gets_a_connection_for_every_session(engine):
+    """A session keeps its connection while its commit waits for the fsync: SQLAlchemy's
+    default pool (15 at most) made turns queue for seconds under load. 40 sessions holding a
+    connection at once all get one."""
+    holding = asyncio.Event()
+    got = 0
+
+    async def hold() -> None:
+        nonlocal got
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            got += 1
+            await holding.wait()
+
+    sessions = [asyncio.create_task(hold()) for _ in range(40)]
+    for _ in range(200):
+        if got == 40:
+            break
+        await asyncio.sleep(0.01)
+    assert got == 40
+    holding.set()
+    await asyncio.gather(*sessions)
+    assert engine.pool.size() == database.SQLITE_POOL_SIZE  # few kept between busy moments
 
 
 async def test_sqlite_itself_never_syncs_or_checkpoints_on_the_loop(engine):

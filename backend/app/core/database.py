@@ -20,6 +20,13 @@ from app.core.sqlite_inline import inline_connector
 # ~2 % of the CPU at K = 100 in `make bench`, and a connect in the answer's path).
 POOL_SIZE = 20
 POOL_MAX = 30
+# SQLite (embedded): connections are cheap (no server; ~0.1 ms to open), but a session holds
+# its connection while its commit waits for the group commit's fsync (a loop iteration or two:
+# tens of ms under load), so a busy moment needs many. With SQLAlchemy's default 15 at most,
+# turns queued for the pool for seconds at K = 250 (`make bench`: `thinking` p99 4.1 s ->
+# 0.6 s). Few are kept between busy moments: each keeps a page cache (`PAGE_CACHE_KIB`).
+SQLITE_POOL_SIZE = 5
+SQLITE_POOL_MAX = 50
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
@@ -36,7 +43,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         url = make_url(settings.DATABASE_URL)
         engine = create_async_engine(
-            url, async_creator=inline_connector(url), pool_reset_on_return=None
+            url,
+            async_creator=inline_connector(url),
+            pool_reset_on_return=None,
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_MAX - SQLITE_POOL_SIZE,
         )
         event.listen(engine.sync_engine, "reset", _sqlite_reset)
         return engine

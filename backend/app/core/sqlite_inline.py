@@ -16,8 +16,9 @@ connection with the same interface whose statements run at once, in the loop's t
 - Durability is unchanged: a commit returns once its WAL frames are on disk, as with WAL +
   `synchronous=FULL`, but the fsync is not SQLite's, inside COMMIT on the loop's thread (0.2 ms
   to 100+ ms here, the whole loop waiting): SQLite writes the frames (`synchronous=NORMAL`),
-  the gate is given back, and the committer waits while a worker thread fsyncs the WAL file:
-  one fsync for every commit made before it began (a group commit). Handing the whole COMMIT
+  the gate is given back, and the committer waits while a thread of its own fsyncs the WAL
+  file: one fsync for every commit made before it began (a group commit), the next one begun
+  by that thread as soon as commits wait for it (`_Syncer`). Handing the whole COMMIT
   to a thread instead held the gate across a loop iteration per transaction, and under load
   writers queued for seconds (`make bench`).
 - The WAL is copied back into the database file (a checkpoint, which writes and fsyncs much
@@ -28,11 +29,11 @@ connection with the same interface whose statements run at once, in the loop's t
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import sqlite3
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -58,6 +59,7 @@ PAGE_CACHE_KIB = 256
 # shortens that wait (`make bench`, K = 100: the answer's save before `thinking`, p50 18 ->
 # 12 ms); it costs nothing while no other thread waits for the GIL.
 GIL_SWITCH_SEC = 0.001
+SYNCER_IDLE_SEC = 1.0
 
 
 class WriteGate:
@@ -238,28 +240,69 @@ class InlineConnection:
 
 
 class _Syncer:
-    """Group commit: one fsync of the WAL, in a worker thread, for every commit before it."""
+    """Group commit: a thread of its own fsyncs the WAL, one fsync for every commit made before
+    it began, and starts the next one at once while commits wait (none waits for the loop to
+    start it: under load each loop iteration is tens of ms, and with the rounds started from
+    the loop a commit waited ~300 ms for its fsync at K = 250 in `make bench`). The thread ends
+    after SYNCER_IDLE_SEC with nothing to do; the next commit starts another."""
 
-    def __init__(self, wal_path: str) -> None:
+    def __init__(self, wal_path: str, loop: asyncio.AbstractEventLoop) -> None:
         self.wal_path = wal_path
-        self.requested = 0  # commits that asked to be made durable
-        self.synced = 0  # of those, how many an fsync has covered
-        self.running: asyncio.Future[None] | None = None
+        self.loop = weakref.ref(loop)  # the syncers are kept per loop, weakly: no cycle
+        self.requested = 0  # commits that asked to be made durable (counted under `_wake`)
+        self.covered = 0  # of those, how many an fsync has covered (the thread's side)
+        self.waiting: list[tuple[int, asyncio.Future[None]]] = []  # the loop's side only
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
 
     async def wait(self) -> None:
-        self.requested += 1
-        mine = self.requested
-        while self.synced < mine:
-            if self.running is None or self.running.done():
-                covers = self.requested  # every one of them has written its frames already
-                running = asyncio.get_running_loop().run_in_executor(None, self.fsync)
-                running.add_done_callback(functools.partial(self._covered, covers))
-                self.running = running
-            await asyncio.shield(self.running)
+        done = asyncio.get_running_loop().create_future()
+        with self._wake:
+            self.requested += 1  # this commit's frames are written: the next fsync covers it
+            self.waiting.append((self.requested, done))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="sqlite-sync", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        await done
 
-    def _covered(self, covers: int, done: asyncio.Future[None]) -> None:
-        if not done.cancelled() and done.exception() is None:
-            self.synced = max(self.synced, covers)
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if self.requested <= self.covered:
+                    self._wake.wait(SYNCER_IDLE_SEC)
+                if self.requested <= self.covered:
+                    self._thread = None  # idle: the next commit starts another thread
+                    return
+                covers = self.requested
+            error: BaseException | None = None
+            try:
+                self.fsync()
+            except Exception as exc:  # the commits it covers fail with it
+                error = exc
+            self.covered = covers
+            loop = self.loop()
+            try:
+                if loop is None:
+                    raise RuntimeError("the loop is gone")
+                loop.call_soon_threadsafe(self._covered, covers, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                with self._wake:
+                    self._thread = None
+                return
+
+    def _covered(self, covers: int, error: BaseException | None) -> None:
+        """On the loop: wake the commits this fsync covered."""
+        still = []
+        for mine, done in self.waiting:
+            if mine > covers:
+                still.append((mine, done))
+            elif not done.done():
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
+        self.waiting = still
 
     def fsync(self) -> None:
         try:
@@ -302,7 +345,8 @@ class _Shared:
         loop = asyncio.get_running_loop()
         state = self._per_loop.get(loop)
         if state is None:
-            state = self._per_loop[loop] = (WriteGate(), _Syncer(self.database + "-wal"))
+            syncer = _Syncer(self.database + "-wal", loop)
+            state = self._per_loop[loop] = (WriteGate(), syncer)
         return state
 
     def gate(self) -> WriteGate:
