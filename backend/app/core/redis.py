@@ -14,6 +14,7 @@ REDIS_MAX_CONNECTIONS = 128  # per client (process); commands hold one only for 
 REDIS_POOL_TIMEOUT_SEC = 20.0
 
 _fake_server: Any = None
+_fake_client: Any = None  # fakeredis's client class with `_LeanPipelines` (made once)
 _client: redis_asyncio.Redis | None = None
 
 
@@ -47,8 +48,6 @@ _timely: dict[type, type] = {}
 
 def timely(connection_class: type) -> type:
     """`connection_class` with `_TimeoutInTheCallersTask` (one subclass per class)."""
-    if issubclass(connection_class, _TimeoutInTheCallersTask):
-        return connection_class
     if connection_class not in _timely:
         name = "Timely" + connection_class.__name__
         _timely[connection_class] = type(name, (_TimeoutInTheCallersTask, connection_class), {})
@@ -125,13 +124,11 @@ def create_redis(url: str) -> redis_asyncio.Redis:
     if url.startswith("memory://"):
         import fakeredis
 
-        global _fake_server
+        global _fake_server, _fake_client
         if _fake_server is None:
             _fake_server = fakeredis.FakeServer()
-        class _FakeClient(_LeanPipelines, fakeredis.FakeAsyncRedis):  # type: ignore[misc]
-            pass
-
-        client: redis_asyncio.Redis = _FakeClient(
+            _fake_client = type("_FakeClient", (_LeanPipelines, fakeredis.FakeAsyncRedis), {})
+        client: redis_asyncio.Redis = _fake_client(
             server=_fake_server,
             connection_class=timely(fakeredis.aioredis.FakeAsyncRedisConnection),
             decode_responses=True,

@@ -261,6 +261,7 @@ class _Syncer:
             self.requested += 1  # this commit's frames are written: the next fsync covers it
             self.waiting.append((self.requested, done))
             if self._thread is None:
+                sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_SEC))
                 self._thread = threading.Thread(target=self._run, name="sqlite-sync", daemon=True)
                 self._thread.start()
             self._wake.notify()
@@ -281,15 +282,21 @@ class _Syncer:
             except Exception as exc:  # the commits it covers fail with it
                 error = exc
             self.covered = covers
-            loop = self.loop()
-            try:
-                if loop is None:
-                    raise RuntimeError("the loop is gone")
-                loop.call_soon_threadsafe(self._covered, covers, error)
-            except RuntimeError:  # the loop is closed: nobody waits any more
+            if not self._hand_back(covers, error):  # the loop is gone: nobody waits any more
                 with self._wake:
                     self._thread = None
                 return
+
+    def _hand_back(self, covers: int, error: BaseException | None) -> bool:
+        """Tell the loop which commits are durable; False when it is gone or closed."""
+        loop = self.loop()
+        if loop is None:
+            return False
+        try:
+            loop.call_soon_threadsafe(self._covered, covers, error)
+        except RuntimeError:  # closed
+            return False
+        return True
 
     def _covered(self, covers: int, error: BaseException | None) -> None:
         """On the loop: wake the commits this fsync covered."""
@@ -336,7 +343,6 @@ class _Shared:
         wal = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
         self.group_commit = wal and os.path.isfile(self.database)
         if self.group_commit:
-            sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_SEC))
             connection.execute("PRAGMA synchronous=NORMAL")  # the WAL's fsync: `_Syncer`
             connection.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints: `checkpoint`
         return InlineConnection(connection, self)
@@ -345,8 +351,7 @@ class _Shared:
         loop = asyncio.get_running_loop()
         state = self._per_loop.get(loop)
         if state is None:
-            syncer = _Syncer(self.database + "-wal", loop)
-            state = self._per_loop[loop] = (WriteGate(), syncer)
+            state = self._per_loop[loop] = (WriteGate(), _Syncer(self.database + "-wal", loop))
         return state
 
     def gate(self) -> WriteGate:

@@ -113,11 +113,10 @@ class InterviewSession:
     @classmethod
     def from_redis(cls, raw: str | bytes) -> InterviewSession:
         """Either form (JSON starts with `{`): a process that changed mode reads both."""
-        if isinstance(raw, str):
-            raw = raw.encode()
-        if raw.startswith(COMPRESSED):
-            raw = zlib.decompress(base64.b64decode(raw[len(COMPRESSED) :], validate=True))
-        return cls(**orjson.loads(raw))
+        prefix = COMPRESSED.decode() if isinstance(raw, str) else COMPRESSED
+        if raw.startswith(prefix):  # type: ignore[arg-type]
+            raw = zlib.decompress(base64.b64decode(raw[len(prefix) :], validate=True))
+        return cls(**orjson.loads(raw))  # JSON as it came: no copy of a whole session
 
 
 async def max_saved_seq(interview_id: int) -> int:
