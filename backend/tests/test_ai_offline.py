@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 
@@ -112,6 +113,20 @@ async def test_pacing_follows_offline_words_per_sec(settings_env):
     expected = (len(pieces) - 1) / 40
     assert len(pieces) > 10
     assert expected * 0.9 <= elapsed <= expected + 1.0
+
+
+async def test_a_late_reader_gets_every_word_due_by_then_in_one_piece(settings_env):
+    """Like a model's stream read late, the words keep their pace from the reply's start."""
+    whole = await stream_text(make_ctx(), greeting_plan())
+    settings_env(LLM_PROVIDER="offline", OFFLINE_WORDS_PER_SEC="100")
+    stream = stream_interview_response(make_ctx(), greeting_plan())
+    first = await anext(stream)
+    await asyncio.sleep(0.1)  # ~10 words fall due meanwhile
+    second = await anext(stream)
+    rest = [piece async for piece in stream]
+    assert len(first.split()) == 1
+    assert len(second.split()) >= 5  # not one word each, 1/100 s after the reader came back
+    assert "".join([first, second, *rest]) == whole
 
 
 async def test_no_delay_when_words_per_sec_is_zero():

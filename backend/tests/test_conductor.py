@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.services import lifecycle
 from app.services.interview_conductor_service import (
+    SUPERSEDED_TEXT,
     InterviewConductorService,
     InvalidStateError,
     TurnInProgressError,
@@ -223,3 +224,53 @@ async def test_a_message_before_start_is_refused(db):
     conductor = InterviewConductorService()
     with pytest.raises(InvalidStateError):
         [e async for e in conductor.stream_process_message(setup.interview.id, ANSWER, "c1")]
+
+
+async def _interrupted_turn(db, interrupt) -> tuple[list[dict], list[InterviewTranscript]]:
+    """A reply whose stream is interrupted by `interrupt(interview_id, answer_row)` after its
+    first piece, as another process or HR would; returns the turn's events and the rows."""
+    setup, conductor, _ = await started(db)
+    iid = setup.interview.id
+    events = []
+    async for event in conductor.stream_process_message(iid, ANSWER, "c1"):
+        events.append(event)
+        if event["type"] == "stream_chunk" and event["chunk_index"] == 0:
+            answer = next(r for r in await rows_of(iid) if r.role == TranscriptRole.CANDIDATE)
+            await interrupt(iid, answer)
+    return events, await rows_of(iid)
+
+
+async def test_a_reply_finished_after_the_interview_ended_is_withdrawn_not_saved(db):
+    async def end_it(iid: int, _answer: InterviewTranscript) -> None:
+        async with session_factory()() as s:
+            interview = await s.get(Interview, iid)
+            assert interview is not None
+            interview.status = InterviewStatus.COMPLETED
+            await s.commit()
+
+    events, rows = await _interrupted_turn(db, end_it)
+    assert events[-1]["type"] == "error" and events[-1]["content"] == SUPERSEDED_TEXT
+    assert "stream_end" not in [e["type"] for e in events]
+    assert [r.role for r in rows] == [TranscriptRole.AI, TranscriptRole.CANDIDATE]
+
+
+async def test_a_reply_another_process_saved_first_is_withdrawn_and_saved_once(db):
+    async def save_elsewhere(iid: int, answer: InterviewTranscript) -> None:
+        async with session_factory()() as s:
+            s.add(
+                InterviewTranscript(
+                    interview_id=iid,
+                    seq=10_000,
+                    role=TranscriptRole.AI,
+                    content="The other process's reply.",
+                    stream_id="elsewhere",
+                    kind="response",
+                    reply_to_id=answer.id,
+                )
+            )
+            await s.commit()
+
+    events, rows = await _interrupted_turn(db, save_elsewhere)
+    assert events[-1]["type"] == "error" and events[-1]["content"] == SUPERSEDED_TEXT
+    replies = [r for r in rows if r.role == TranscriptRole.AI and r.reply_to_id is not None]
+    assert [r.stream_id for r in replies] == ["elsewhere"]

@@ -18,6 +18,7 @@ from app.models import InterviewStatus
 from app.services.interview_session import session_key
 from tests.support import ws as ws_support
 from tests.support.factories import make_interview
+from tests.support.openai_standin import DEFAULT_REPLY, _pieces
 from tests.support.ws_flow import (
     LONG_ANSWER,
     ai_rows,
@@ -222,7 +223,9 @@ async def test_model_failure_mid_stream_is_ai_unavailable_with_that_stream_and_n
     stream_id = one(frames, "stream_start")["stream_id"]
     chunks = of_type(frames, "stream_chunk")
     assert chunks, "some pieces were sent before the model died"
-    assert chunks[-1]["chunk_index"] == 2  # fail_after=3: pieces 0, 1, 2
+    # fail_after=3: the reply's first three words, in as many pieces as network reads
+    assert "".join(c["content"] for c in chunks) == "".join(_pieces(DEFAULT_REPLY)[:3])
+    assert [c["chunk_index"] for c in chunks] == list(range(len(chunks)))
     error = frames[-1]
     assert error["code"] == "AI_UNAVAILABLE"
     assert error["stream_id"] == stream_id

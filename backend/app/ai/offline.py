@@ -142,12 +142,25 @@ def word_pieces(text: str) -> list[str]:
 async def stream_interview_text(
     ctx: InterviewContext, plan: TurnPlan, *, words_per_sec: float
 ) -> AsyncGenerator[str, None]:
-    """The scripted reply, word by word, 1/words_per_sec seconds apart (0: no delay)."""
-    delay = 1.0 / words_per_sec if words_per_sec > 0 else 0.0
-    for i, piece in enumerate(word_pieces(interview_text(ctx, plan))):
-        if i and delay:
-            await asyncio.sleep(delay)
-        yield piece
+    """The scripted reply, word by word, 1/words_per_sec seconds apart (0: no delay).
+
+    Like a model's stream read over the network, a consumer that comes back late gets every
+    word due by then in one piece: the words keep their pace from the reply's start."""
+    words = word_pieces(interview_text(ctx, plan))
+    if words_per_sec <= 0:
+        for piece in words:
+            yield piece
+        return
+    delay = 1.0 / words_per_sec
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    sent = 0
+    while sent < len(words):
+        due = min(len(words), max(sent + 1, int((loop.time() - start) / delay) + 1))
+        yield "".join(words[sent:due])
+        sent = due
+        if sent < len(words):
+            await asyncio.sleep(max(0.0, start + sent * delay - loop.time()))
 
 
 # -------------------------------------------------------------------------------------------

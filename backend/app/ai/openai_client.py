@@ -158,8 +158,10 @@ async def chat_completion_stream(
     got_text = False
     try:
         async with client.chat.completions.with_streaming_response.create(**request) as response:
-            async for data in _sse_data(response.iter_bytes()):
-                piece = _delta_text(data)
+            async for batch in _sse_data(response.iter_bytes()):
+                # what one network read brought is one piece: a model stream read late (a
+                # busy loop, StreamPacer's gap) goes on as one event, not one per token
+                piece = "".join(text for data in batch if (text := _delta_text(data)))
                 if not piece:
                     continue
                 got_text = got_text or bool(piece.strip())
@@ -175,16 +177,19 @@ async def chat_completion_stream(
         raise AIUnavailableError("chat completion stream returned an empty reply")
 
 
-async def _sse_data(body: AsyncIterator[bytes]) -> AsyncIterator[Any]:
-    """The decoded `data` of each server-sent event in a byte stream, up to `[DONE]` (an
-    `error` ends it). Lines are split here, a whole network read at a time, rather than by the
-    HTTP client's text and line decoders (two generator layers per token less)."""
+async def _sse_data(body: AsyncIterator[bytes]) -> AsyncIterator[list[Any]]:
+    """The decoded `data` of the server-sent events in a byte stream, up to `[DONE]` (an
+    `error` ends it), as one list per network read that completed any. Lines are split here,
+    a whole read at a time, rather than by the HTTP client's text and line decoders."""
     event: str | None = None
     data: list[str] = []
     buf = b""
     async for chunk in body:
         buf = buf + chunk if buf else chunk
         *lines, buf = buf.split(b"\n")
+        batch: list[Any] = []
+        failure: str | None = None
+        done = False
         for raw in lines:
             line = raw.removesuffix(b"\r").decode("utf-8", "replace")
             if line:
@@ -201,15 +206,24 @@ async def _sse_data(body: AsyncIterator[bytes]) -> AsyncIterator[Any]:
             text, name = "\n".join(data), event
             event, data = None, []
             if text.startswith("[DONE]"):
-                return
+                done = True
+                break
             try:
                 payload = orjson.loads(text)
-            except orjson.JSONDecodeError as exc:
-                raise AIUnavailableError("chat completion stream sent undecodable data") from exc
+            except orjson.JSONDecodeError:
+                failure = "chat completion stream sent undecodable data"
+                break
             if isinstance(payload, dict) and (payload.get("error") or name == "error"):
-                raise AIUnavailableError(f"chat completion stream died: {str(payload)[:200]}")
+                failure = f"chat completion stream died: {str(payload)[:200]}"
+                break
             if name is None:
-                yield payload
+                batch.append(payload)
+        if batch:
+            yield batch  # what came before a failure or [DONE] in the same read still counts
+        if failure is not None:
+            raise AIUnavailableError(failure)
+        if done:
+            return
 
 
 # the HTTP stack under the SDK (httpx or httpx2, by SDK version): its errors mid-body are the

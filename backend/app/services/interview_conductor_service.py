@@ -17,15 +17,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from app.ai.chains.interview_chain import InterviewContext, TurnPlan, stream_interview_response
 from app.ai.errors import AIUnavailableError
 from app.core import metrics
 from app.core.config import get_settings
-from app.core.database import session_factory
+from app.core.database import get_engine, session_factory
 from app.core.redis import get_redis
 from app.models import (
     Interview,
@@ -491,38 +492,40 @@ class InterviewConductorService:
         durable_event: Event | None,
     ) -> tuple[InterviewTranscript, bool] | None:
         interview_id = session.interview_id
-        async with session_factory()() as db:
-            # a repeated client_msg_id meets the unique index (no SELECT first: repeats are rare)
-            seq = await self.hub.log(interview_id).next_seq()
-            row = InterviewTranscript(
-                interview_id=interview_id,
-                seq=seq,
-                role=TranscriptRole.CANDIDATE,
-                content=content,
-                client_msg_id=client_msg_id,
-                answer_mode=answer_mode,
-            )
-            db.add(row)
-            try:
-                await db.flush()
-                question = (
-                    session.questions[session.question_index]
-                    if session.question_index < session.total_questions
-                    else None
+        seq = await self.hub.log(interview_id).next_seq()
+        row = InterviewTranscript(
+            interview_id=interview_id,
+            seq=seq,
+            role=TranscriptRole.CANDIDATE,
+            content=content,
+            client_msg_id=client_msg_id,
+            answer_mode=answer_mode,
+        )
+        question = (
+            session.questions[session.question_index]
+            if session.question_index < session.total_questions
+            else None
+        )
+        try:
+            # Core statements, not the ORM's unit of work (a turn's saves are on every answer's
+            # path: docs/benchmarks.md); a repeated client_msg_id meets the unique index (no
+            # SELECT first: repeats are rare)
+            async with get_engine().begin() as conn:
+                row.id = await _insert_transcript(conn, row)
+                await conn.execute(
+                    _INSERT_ANSWER,
+                    {
+                        "interview_id": interview_id,
+                        "question_id": question["id"] if question else None,
+                        "transcript_id": row.id,
+                        "content": content,
+                        "created_at": row.created_at,
+                    },
                 )
-                db.add(
-                    InterviewAnswer(
-                        interview_id=interview_id,
-                        question_id=question["id"] if question else None,
-                        transcript_id=row.id,  # type: ignore[arg-type]
-                        content=content,
-                    )
-                )
-                await db.commit()
-            except IntegrityError:
-                await db.rollback()
-                if not client_msg_id:
-                    raise
+        except IntegrityError:
+            if not client_msg_id:
+                raise
+            async with session_factory()() as db:
                 existing = (
                     await db.exec(
                         select(InterviewTranscript)
@@ -531,7 +534,7 @@ class InterviewConductorService:
                     )
                 ).one()
                 return await self._retry_or_skip(db, existing)
-            return row, True  # every column was set here (expire_on_commit=False): no refresh
+        return row, True
 
     @staticmethod
     async def already_answered(interview_id: int, client_msg_id: str) -> bool:
@@ -661,28 +664,42 @@ class InterviewConductorService:
         text: str,
         seq: int,
     ) -> InterviewTranscript | None:
-        async with session_factory()() as db:
-            interview = await db.get(Interview, session.interview_id)
-            if interview is None or interview.status != InterviewStatus.IN_PROGRESS:
-                return None
-            row = InterviewTranscript(
-                interview_id=session.interview_id,
-                seq=seq,
-                role=TranscriptRole.AI,
-                content=text,
-                stream_id=stream_id,
-                kind=plan.kind,
-                reply_to_id=answer.id if answer is not None else None,
-                question_index=plan.question_index,
-                is_follow_up=plan.is_follow_up,
-            )
-            db.add(row)
-            try:
-                await db.commit()
-            except IntegrityError:
-                logger.info("interview %s: turn already saved elsewhere", session.interview_id)
-                return None
-            return row
+        row = InterviewTranscript(
+            interview_id=session.interview_id,
+            seq=seq,
+            role=TranscriptRole.AI,
+            content=text,
+            stream_id=stream_id,
+            kind=plan.kind,
+            reply_to_id=answer.id if answer is not None else None,
+            question_index=plan.question_index,
+            is_follow_up=plan.is_follow_up,
+        )
+        try:
+            async with get_engine().begin() as conn:  # Core statements, as in _save_answer
+                status = (
+                    await conn.execute(_INTERVIEW_STATUS, {"id": session.interview_id})
+                ).scalar_one_or_none()
+                if status != InterviewStatus.IN_PROGRESS:
+                    return None
+                row.id = await _insert_transcript(conn, row)
+        except IntegrityError:
+            logger.info("interview %s: turn already saved elsewhere", session.interview_id)
+            return None
+        return row
+
+
+_TRANSCRIPTS = InterviewTranscript.__table__  # type: ignore[attr-defined]
+_TRANSCRIPT_COLUMNS = tuple(c.name for c in _TRANSCRIPTS.columns if c.name != "id")
+_INSERT_TRANSCRIPT = insert(_TRANSCRIPTS).returning(_TRANSCRIPTS.c.id)
+_INSERT_ANSWER = insert(InterviewAnswer.__table__)  # type: ignore[attr-defined]
+_INTERVIEW_STATUS = select(Interview.status).where(col(Interview.id) == bindparam("id"))
+
+
+async def _insert_transcript(conn: AsyncConnection, row: InterviewTranscript) -> int:
+    """INSERT `row` (every column but id, as set on it) and return its new id."""
+    values = {name: getattr(row, name) for name in _TRANSCRIPT_COLUMNS}
+    return int((await conn.execute(_INSERT_TRANSCRIPT, values)).scalar_one())
 
 
 async def run_to_end(events: AsyncIterator[Event]) -> list[Event]:
