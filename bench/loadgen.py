@@ -382,7 +382,10 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
     run = Run(args=args, stats=Stats())
     watch = ProcessWatch(args.server_pid)
     helper = ProcessWatch(args.standin_pid)
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    # keep-alive connections expire here well before uvicorn's 5 s: a server whose loop runs
+    # late fires its keep-alive timer before it reads a request that came just in time, and
+    # the client's reuse of that connection fails with ReadError (not the server's failure)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=1.0)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
         warm = min(WARM_SOCKETS, args.k)
         far = time.monotonic() + 3600
