@@ -27,6 +27,7 @@ from app.services import lifecycle
 from app.services.interview_conductor_service import (
     SUPERSEDED_TEXT,
     InterviewConductorService,
+    InterviewNotFoundError,
     InvalidStateError,
     TurnInProgressError,
     TurnLease,
@@ -274,3 +275,26 @@ async def test_a_reply_another_process_saved_first_is_withdrawn_and_saved_once(d
     assert events[-1]["type"] == "error" and events[-1]["content"] == SUPERSEDED_TEXT
     replies = [r for r in rows if r.role == TranscriptRole.AI and r.reply_to_id is not None]
     assert [r.stream_id for r in replies] == ["elsewhere"]
+
+
+async def test_start_moves_scheduled_to_in_progress_once_and_refuses_the_finished_and_unknown(db):
+    setup = await make_interview(db)
+    iid = setup.interview.id
+    conductor = InterviewConductorService()
+    first = await conductor.start_interview(iid)
+    assert not first.was_running and first.greeting_due
+    async with session_factory()() as s:
+        interview = await s.get(Interview, iid)
+        assert interview is not None and interview.status == InterviewStatus.IN_PROGRESS
+        started_at = interview.started_at
+    assert started_at is not None
+    again = await conductor.start_interview(iid)  # a reconnect: running, started_at kept
+    assert again.was_running and again.greeting_due
+    async with session_factory()() as s:
+        interview = await s.get(Interview, iid)
+        assert interview is not None and interview.started_at == started_at
+    await conductor.end_interview(iid)
+    with pytest.raises(InvalidStateError):
+        await conductor.start_interview(iid)
+    with pytest.raises(InterviewNotFoundError):
+        await conductor.start_interview(iid + 10_000)

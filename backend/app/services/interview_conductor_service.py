@@ -230,20 +230,26 @@ class InterviewConductorService:
         """scheduled → in_progress (idempotent); says whether it was running already and
         whether the greeting is still due."""
         async with session_factory()() as db:
-            interview = await db.get(Interview, interview_id)
-            if interview is None:
-                raise InterviewNotFoundError("Interview not found")
-            was_running = interview.status == InterviewStatus.IN_PROGRESS
-            if interview.status == InterviewStatus.SCHEDULED:
-                await db.exec(
-                    update(Interview)
-                    .where(col(Interview.id) == interview_id)
-                    .where(col(Interview.status) == InterviewStatus.SCHEDULED)
-                    .values(status=InterviewStatus.IN_PROGRESS, started_at=utcnow())
-                )
+            # the UPDATE first: a scheduled interview (every first start) takes one statement
+            started = await db.exec(
+                update(Interview)
+                .where(col(Interview.id) == interview_id)
+                .where(col(Interview.status) == InterviewStatus.SCHEDULED)
+                .values(status=InterviewStatus.IN_PROGRESS, started_at=utcnow())
+            )
+            if started.rowcount:
                 await db.commit()
-            elif interview.status != InterviewStatus.IN_PROGRESS:
-                raise InvalidStateError(f"Interview is {interview.status.value}")
+                was_running = False
+            else:
+                raw = (
+                    await db.exec(select(Interview.status).where(col(Interview.id) == interview_id))
+                ).first()
+                if raw is None:
+                    raise InterviewNotFoundError("Interview not found")
+                status = InterviewStatus(raw)
+                if status != InterviewStatus.IN_PROGRESS:
+                    raise InvalidStateError(f"Interview is {status.value}")
+                was_running = True
         session = await self._fresh_session(interview_id)
         return StartOutcome(was_running=was_running, greeting_due=not session.greeted)
 

@@ -152,9 +152,19 @@ async def transcript_rows(db: AsyncSession, interview_id: int) -> list[Interview
 
 async def load_record(interview_id: int) -> InterviewRecord | None:
     async with session_factory()() as db:
-        interview = await db.get(Interview, interview_id)
-        if interview is None:
+        # the interview with its job and candidate in one query (a socket's `start` rebuilds
+        # the session: these are on every interview's first open, `make bench`)
+        found = (
+            await db.exec(
+                select(Interview, Job, Candidate)
+                .outerjoin(Job, col(Job.id) == col(Interview.job_id))
+                .outerjoin(Candidate, col(Candidate.id) == col(Interview.candidate_id))
+                .where(col(Interview.id) == interview_id)
+            )
+        ).first()
+        if found is None:
             return None
+        interview, job, candidate = found
         questions = await db.exec(
             select(InterviewQuestion)
             .where(InterviewQuestion.interview_id == interview_id)
@@ -162,8 +172,8 @@ async def load_record(interview_id: int) -> InterviewRecord | None:
         )
         return InterviewRecord(
             interview=interview,
-            job=await db.get(Job, interview.job_id),
-            candidate=await db.get(Candidate, interview.candidate_id),
+            job=job,
+            candidate=candidate,
             questions=list(questions.all()),
             rows=await transcript_rows(db, interview_id),
         )
