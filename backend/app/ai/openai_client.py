@@ -160,7 +160,7 @@ async def chat_completion_stream(
         async with client.chat.completions.with_streaming_response.create(**request) as response:
             async for batch in _sse_data(response.iter_bytes()):
                 # what one network read brought is one piece: a model stream read late (a
-                # busy loop, StreamPacer's gap) goes on as one event, not one per token
+                # busy loop) goes on as one event, not one per token
                 piece = "".join(text for data in batch if (text := _delta_text(data)))
                 if not piece:
                     continue

@@ -242,8 +242,8 @@ class InterviewConductorService:
                 was_running = False
             else:
                 raw = (
-                    await db.exec(select(Interview.status).where(col(Interview.id) == interview_id))
-                ).first()
+                    await db.execute(_INTERVIEW_STATUS, {"id": interview_id})
+                ).scalar_one_or_none()
                 if raw is None:
                     raise InterviewNotFoundError("Interview not found")
                 status = InterviewStatus(raw)
@@ -517,17 +517,14 @@ class InterviewConductorService:
             # path: docs/benchmarks.md); a repeated client_msg_id meets the unique index (no
             # SELECT first: repeats are rare)
             async with get_engine().begin() as conn:
-                row.id = await _insert_transcript(conn, row)
-                await conn.execute(
-                    _INSERT_ANSWER,
-                    {
-                        "interview_id": interview_id,
-                        "question_id": question["id"] if question else None,
-                        "transcript_id": row.id,
-                        "content": content,
-                        "created_at": row.created_at,
-                    },
+                row.id = await _insert(conn, row)
+                answer = InterviewAnswer(
+                    interview_id=interview_id,
+                    question_id=question["id"] if question else None,
+                    transcript_id=row.id,
+                    content=content,
                 )
+                await _insert(conn, answer)
         except IntegrityError:
             if not client_msg_id:
                 raise
@@ -688,24 +685,26 @@ class InterviewConductorService:
                 ).scalar_one_or_none()
                 if status != InterviewStatus.IN_PROGRESS:
                     return None
-                row.id = await _insert_transcript(conn, row)
+                row.id = await _insert(conn, row)
         except IntegrityError:
             logger.info("interview %s: turn already saved elsewhere", session.interview_id)
             return None
         return row
 
 
-_TRANSCRIPTS = InterviewTranscript.__table__  # type: ignore[attr-defined]
-_TRANSCRIPT_COLUMNS = tuple(c.name for c in _TRANSCRIPTS.columns if c.name != "id")
-_INSERT_TRANSCRIPT = insert(_TRANSCRIPTS).returning(_TRANSCRIPTS.c.id)
-_INSERT_ANSWER = insert(InterviewAnswer.__table__)  # type: ignore[attr-defined]
 _INTERVIEW_STATUS = select(Interview.status).where(col(Interview.id) == bindparam("id"))
+_INSERTS: dict[Any, tuple[Any, tuple[str, ...]]] = {}  # table -> (INSERT … RETURNING id, columns)
 
 
-async def _insert_transcript(conn: AsyncConnection, row: InterviewTranscript) -> int:
+async def _insert(conn: AsyncConnection, row: InterviewTranscript | InterviewAnswer) -> int:
     """INSERT `row` (every column but id, as set on it) and return its new id."""
-    values = {name: getattr(row, name) for name in _TRANSCRIPT_COLUMNS}
-    return int((await conn.execute(_INSERT_TRANSCRIPT, values)).scalar_one())
+    table: Any = type(row).__table__  # type: ignore[union-attr]
+    if table not in _INSERTS:
+        columns = tuple(c.name for c in table.columns if c.name != "id")
+        _INSERTS[table] = (insert(table).returning(table.c.id), columns)
+    statement, columns = _INSERTS[table]
+    values = {name: getattr(row, name) for name in columns}
+    return int((await conn.execute(statement, values)).scalar_one())
 
 
 async def run_to_end(events: AsyncIterator[Event]) -> list[Event]:
