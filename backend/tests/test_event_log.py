@@ -22,24 +22,32 @@ from app.services.interview_events import (
 )
 
 
-async def test_finished_turns_leave_only_their_boundaries_in_the_replay_buffer(app):
+async def test_a_finished_turn_leaves_the_replay_buffer_and_its_speech_the_next_turn(app):
+    """Between turns the replay buffer is empty: a saved turn's events (and the answer's before
+    it) are in the database a snapshot reads; a failed turn's pieces go, its start stays."""
     log = get_hub().log(424242)
     await log.begin(db_max_seq=0)
+    await log.publish({"type": "thinking"})
+    await log.publish({"type": "stream_start", "stream_id": "s0", "kind": "response"})
+    await log.publish({"type": "stream_chunk", "stream_id": "s0", "chunk_index": 0, "content": "a"})
+    await log.publish({"type": "error", "code": "AI_UNAVAILABLE", "stream_id": "s0"})
+    assert [e["type"] for e in log.recent] == ["thinking", "stream_start"]
     await log.publish({"type": "stream_start", "stream_id": "s1", "kind": "response"})
     for i in range(5):
         await log.publish(
             {"type": "stream_chunk", "stream_id": "s1", "chunk_index": i, "content": f"w{i} "}
         )
     assert log.pending is not None and log.pending.as_dict()["content"] == "w0 w1 w2 w3 w4 "
-    await log.publish({"type": "stream_end", "stream_id": "s1", "content": "w0 w1 w2 w3 w4 "})
+    kinds = [e["type"] for e in log.recent]
+    assert kinds == ["thinking", "stream_start", "stream_start"] + ["stream_chunk"] * 5
+    end = await log.publish({"type": "stream_end", "stream_id": "s1", "content": "w0 w1 w2 w3 w4 "})
+    assert log.recent == [] and log.last_seq == end["seq"] and log.pending is None
     for i in range(3):
         await log.publish({"type": "audio", "stream_id": "s1", "index": i, "data": "x" * 1000})
-    kinds = [e["type"] for e in log.recent]
-    assert kinds == ["stream_start", "stream_end", "audio", "audio", "audio"]
+    assert [e["type"] for e in log.recent] == ["audio", "audio", "audio"]
     await log.publish({"type": "stream_start", "stream_id": "s2", "kind": "response"})
-    assert [e["type"] for e in log.recent] == ["stream_start", "stream_end", "stream_start"]
-    seqs = [e["seq"] for e in log.recent]
-    assert seqs == sorted(seqs) and log.last_seq == seqs[-1]
+    assert [e["type"] for e in log.recent] == ["stream_start"]
+    assert log.last_seq == log.recent[-1]["seq"]
 
 
 async def test_a_producer_keeps_its_seq_block_only_while_nobody_took_a_later_one(app):

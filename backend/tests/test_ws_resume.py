@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from app.core.database import session_factory
 from app.core.redis import get_redis
 from app.models import InterviewTranscript, TranscriptRole
+from app.services.interview_events import get_hub
 from tests.support.factories import make_interview, token
 from tests.support.ws import WSClient
 
@@ -114,6 +115,28 @@ async def test_start_on_a_running_interview_answers_like_reconnect(db, ws_url):
     assert snap["conversation_history"][0]["stream_id"] == greeting["stream_id"]
     await again.close()
     assert len(await ai_rows(setup.interview.id)) == 1  # no second greeting
+
+
+async def test_a_snapshot_from_the_shared_state_has_every_finished_turn_once(db, ws_url, standin):
+    """The snapshot's other branch: a process that lost track of the stream (it followed one
+    whose start it missed) takes `last_seq` from the state in Redis, which may lag. Finished
+    turns then come from the database alone (the replay buffer holds none of them): each
+    once, and nothing replayed after `reconnected`."""
+    setup, _url, ws, greeting = await started(db, ws_url)
+    await ws.send({"type": "message", "content": ANSWER, "client_msg_id": "c1"})
+    frames = await ws.recv_until("stream_end")
+    thinking, reply = frames[0], frames[-1]
+    log = get_hub().log(setup.interview.id)
+    assert log.recent == []
+    log.pending_known = False
+    await ws.send({"type": "reconnect"})
+    snap = (await ws.recv_until("reconnected"))[-1]
+    history = snap["conversation_history"]
+    assert [h["seq"] for h in history] == [greeting["seq"], thinking["seq"], reply["seq"]]
+    assert [h["content"] for h in history] == [greeting["content"], ANSWER, reply["content"]]
+    await ws.send({"type": "ping"})
+    assert (await ws.recv())["type"] == "pong"  # nothing replayed after the snapshot
+    await ws.close()
 
 
 async def test_reconnect_on_the_same_socket_mid_stream_never_doubles(db, ws_url, standin):
