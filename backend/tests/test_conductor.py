@@ -9,11 +9,13 @@ from datetime import timedelta
 
 import orjson
 import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from app.ai.errors import AIUnavailableError
 from app.core.config import get_settings
-from app.core.database import session_factory
+from app.core.database import get_engine, session_factory
 from app.core.redis import get_redis
 from app.models import (
     Evaluation,
@@ -40,6 +42,7 @@ from app.services.interview_session import (
     rebuild_session,
     session_key,
 )
+from app.services.turn_saves import save_ai_turn, save_answer
 from tests.support.factories import make_interview
 
 ANSWER = "I designed a payments ledger in Python with PostgreSQL and Redis for three years"
@@ -298,3 +301,75 @@ async def test_start_moves_scheduled_to_in_progress_once_and_refuses_the_finishe
         await conductor.start_interview(iid)
     with pytest.raises(InterviewNotFoundError):
         await conductor.start_interview(iid + 10_000)
+
+
+def a_row(iid: int, seq: int, content: str, **extra) -> InterviewTranscript:
+    """A candidate's row (with a `client_msg_id`), else an AI turn's (with a `stream_id`)."""
+    candidate = "client_msg_id" in extra
+    kind = {"answer_mode": "text"} if candidate else {"kind": "response"}
+    role = TranscriptRole.CANDIDATE if candidate else TranscriptRole.AI
+    return InterviewTranscript(
+        interview_id=iid, seq=seq, role=role, content=content, **kind, **extra
+    )
+
+
+async def test_a_turns_saves_are_one_statement_each_on_postgresql_and_all_or_nothing(db):
+    """On PostgreSQL the answer's two rows and the AI turn's row are one statement each (one
+    round trip on the answer's path); on SQLite a transaction of several. Either way a repeat
+    saves nothing at all, and an AI turn of an interview no longer in progress is not saved."""
+    setup, _conductor, _ = await started(db)
+    iid = setup.interview.id
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    engine = get_engine().sync_engine
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answer = a_row(iid, 900, ANSWER, client_msg_id="x1")
+        await save_answer(answer, setup.questions[0].id)
+        reply = a_row(
+            iid, 901, "Thanks. Next?", stream_id="s901", reply_to_id=answer.id, question_index=1
+        )
+        assert await save_ai_turn(reply)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+    writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "WITH"))]
+    if get_engine().dialect.name == "postgresql":
+        assert len(statements) == 2 and writes == statements
+        assert statements[0].lstrip().upper().startswith("WITH")
+    else:
+        assert len(writes) == 3 and len(statements) == 4  # + the interview's status
+    async with session_factory()() as s:
+        filed = (
+            await s.exec(select(InterviewAnswer).where(InterviewAnswer.interview_id == iid))
+        ).all()
+    assert [(a.transcript_id, a.question_id, a.content) for a in filed] == [
+        (answer.id, setup.questions[0].id, ANSWER)
+    ]
+    assert [(r.id, r.seq) for r in await rows_of(iid) if r.seq >= 900] == [
+        (answer.id, 900),
+        (reply.id, 901),
+    ]
+
+    again = a_row(iid, 902, "again", client_msg_id="x1")
+    with pytest.raises(IntegrityError):
+        await save_answer(again, None)
+    twice = a_row(iid, 903, "twice", stream_id="s901")
+    with pytest.raises(IntegrityError):
+        await save_ai_turn(twice)
+    async with session_factory()() as s:
+        interview = await s.get(Interview, iid)
+        assert interview is not None
+        interview.status = InterviewStatus.COMPLETED
+        s.add(interview)
+        await s.commit()
+    late = a_row(iid, 904, "late", stream_id="s904")
+    assert not await save_ai_turn(late) and late.id is None
+    async with session_factory()() as s:
+        count = len(
+            (await s.exec(select(InterviewAnswer).where(InterviewAnswer.interview_id == iid))).all()
+        )
+    assert count == 1
+    assert [r.seq for r in await rows_of(iid) if r.seq >= 900] == [900, 901]

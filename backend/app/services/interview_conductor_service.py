@@ -17,20 +17,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from app.ai.chains.interview_chain import InterviewContext, TurnPlan, stream_interview_response
 from app.ai.errors import AIUnavailableError
 from app.core import metrics
 from app.core.config import get_settings
-from app.core.database import get_engine, session_factory
+from app.core.database import session_factory
 from app.core.redis import get_redis
 from app.models import (
     Interview,
-    InterviewAnswer,
     InterviewStatus,
     InterviewTranscript,
     TranscriptRole,
@@ -53,6 +51,7 @@ from app.services.interview_session import (
     save_session,
     session_key,
 )
+from app.services.turn_saves import INTERVIEW_STATUS, save_ai_turn, save_answer
 
 logger = logging.getLogger("app.conductor")
 
@@ -242,7 +241,7 @@ class InterviewConductorService:
                 was_running = False
             else:
                 raw = (
-                    await db.execute(_INTERVIEW_STATUS, {"id": interview_id})
+                    await db.execute(INTERVIEW_STATUS, {"id": interview_id})
                 ).scalar_one_or_none()
                 if raw is None:
                     raise InterviewNotFoundError("Interview not found")
@@ -513,18 +512,8 @@ class InterviewConductorService:
             else None
         )
         try:
-            # Core statements, not the ORM's unit of work (a turn's saves are on every answer's
-            # path: docs/benchmarks.md); a repeated client_msg_id meets the unique index (no
-            # SELECT first: repeats are rare)
-            async with get_engine().begin() as conn:
-                row.id = await _insert(conn, row)
-                answer = InterviewAnswer(
-                    interview_id=interview_id,
-                    question_id=question["id"] if question else None,
-                    transcript_id=row.id,
-                    content=content,
-                )
-                await _insert(conn, answer)
+            # a repeated client_msg_id meets the unique index (no SELECT first: repeats are rare)
+            await save_answer(row, question["id"] if question else None)
         except IntegrityError:
             if not client_msg_id:
                 raise
@@ -679,32 +668,12 @@ class InterviewConductorService:
             is_follow_up=plan.is_follow_up,
         )
         try:
-            async with get_engine().begin() as conn:  # Core statements, as in _save_answer
-                status = (
-                    await conn.execute(_INTERVIEW_STATUS, {"id": session.interview_id})
-                ).scalar_one_or_none()
-                if status != InterviewStatus.IN_PROGRESS:
-                    return None
-                row.id = await _insert(conn, row)
+            if not await save_ai_turn(row):
+                return None  # the interview is no longer in progress
         except IntegrityError:
             logger.info("interview %s: turn already saved elsewhere", session.interview_id)
             return None
         return row
-
-
-_INTERVIEW_STATUS = select(Interview.status).where(col(Interview.id) == bindparam("id"))
-_INSERTS: dict[Any, tuple[Any, tuple[str, ...]]] = {}  # table -> (INSERT … RETURNING id, columns)
-
-
-async def _insert(conn: AsyncConnection, row: InterviewTranscript | InterviewAnswer) -> int:
-    """INSERT `row` (every column but id, as set on it) and return its new id."""
-    table: Any = type(row).__table__  # type: ignore[union-attr]
-    if table not in _INSERTS:
-        columns = tuple(c.name for c in table.columns if c.name != "id")
-        _INSERTS[table] = (insert(table).returning(table.c.id), columns)
-    statement, columns = _INSERTS[table]
-    values = {name: getattr(row, name) for name in columns}
-    return int((await conn.execute(statement, values)).scalar_one())
 
 
 async def run_to_end(events: AsyncIterator[Event]) -> list[Event]:
