@@ -92,8 +92,10 @@ async def _autocommit() -> AsyncIterator[AsyncConnection]:
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def _columns(table: Any) -> tuple[str, ...]:
-    return tuple(c.name for c in table.columns if c.name != "id")
+@cache
+def _columns(table: Any, skip: str = "") -> tuple[str, ...]:
+    """The table's column names but id and `skip` (once per table: saves are a hot path)."""
+    return tuple(c.name for c in table.columns if c.name not in ("id", skip))
 
 
 def _values(
@@ -101,14 +103,12 @@ def _values(
 ) -> dict[str, Any]:
     """The row's columns (all but id and `skip`, as set on it), named as `_params` names them."""
     table: Any = type(row).__table__  # type: ignore[union-attr]
-    return {prefix + name: getattr(row, name) for name in _columns(table) if name != skip}
+    return {prefix + name: getattr(row, name) for name in _columns(table, skip)}
 
 
 def _params(table: Any, prefix: str, skip: str = "") -> dict[str, Any]:
     return {
-        name: bindparam(prefix + name, type_=table.c[name].type)
-        for name in _columns(table)
-        if name != skip
+        name: bindparam(prefix + name, type_=table.c[name].type) for name in _columns(table, skip)
     }
 
 
@@ -119,9 +119,8 @@ def _insert_statement(table: Any) -> Any:
 
 async def _insert(conn: AsyncConnection, row: InterviewTranscript | InterviewAnswer) -> int:
     """INSERT `row` (every column but id, as set on it) and return its new id."""
-    values = _values(row)
     table: Any = type(row).__table__  # type: ignore[union-attr]
-    return int((await conn.execute(_insert_statement(table), values)).scalar_one())
+    return int((await conn.execute(_insert_statement(table), _values(row))).scalar_one())
 
 
 @cache
