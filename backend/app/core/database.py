@@ -5,12 +5,19 @@ SQLAlchemy's aiosqlite dialect over connections that run on the loop's thread:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlmodel.ext.asyncio.session import AsyncSession as SQLModelAsyncSession
 
+from app.core.aio import finish
 from app.core.config import Settings
 from app.core.sqlite_inline import inline_connector
 
@@ -27,6 +34,41 @@ POOL_MAX = 30
 # 0.6 s). Few are kept between busy moments: each keeps a page cache (`PAGE_CACHE_KIB`).
 SQLITE_POOL_SIZE = 5
 SQLITE_POOL_MAX = 50
+
+# SQLAlchemy's `async with` on a session or a connection closes it in a task of its own, so
+# that a cancellation cannot cut the close short (a task, a shield, and the waiting task woken
+# by a callback): three loop iterations per close even when the close has nothing to wait for,
+# which is nearly always (an SQLite close here runs at once; a PostgreSQL connection after a
+# commit goes back to the pool without a round trip). Under load an iteration is tens of ms,
+# and the answer's save waited three of them before its `thinking` (`make bench`, K = 250).
+# These close through `finish` (app/core/aio.py): the same guarantee, no extra iteration.
+
+
+class AsyncSession(SQLModelAsyncSession):
+    """SQLModel's session, closed at `async with`'s end without a task of its own."""
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        await finish(self.close())
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[AsyncConnection]:
+    """`async with get_engine().connect()`, closed without a task of its own."""
+    conn = get_engine().connect()
+    await conn.start()
+    try:
+        yield conn
+    finally:
+        await finish(conn.close())
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[AsyncConnection]:
+    """`async with get_engine().begin()`: committed at the end (rolled back on an error),
+    closed without a task of its own."""
+    async with connection() as conn, conn.begin():
+        yield conn
+
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None

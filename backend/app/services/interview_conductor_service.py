@@ -10,10 +10,11 @@ interview across processes. Rows are saved exactly once: candidate turns are uni
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -432,7 +433,7 @@ class InterviewConductorService:
         *,
         answer_mode: str = "text",
         durable_event: Event | None = None,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Save the candidate's answer, then stream the AI reply.
 
         Yields `thinking`, `stream_start`, `stream_chunk`…, `stream_end` (saved before it is
@@ -481,11 +482,13 @@ class InterviewConductorService:
     ) -> Event | None:
         """Non-streaming: the finished `stream_end` (None for a repeated message)."""
         final: Event | None = None
-        async for event in self.stream_process_message(interview_id, content, client_msg_id):
-            if event["type"] == "stream_end":
-                final = event
-            elif event["type"] == "error":
-                raise AIUnavailableError(event.get("content", "AI unavailable"))
+        turn = self.stream_process_message(interview_id, content, client_msg_id)
+        async with contextlib.aclosing(turn):  # left early: its lease is released now, not at GC
+            async for event in turn:
+                if event["type"] == "stream_end":
+                    final = event
+                elif event["type"] == "error":
+                    raise AIUnavailableError(event.get("content", "AI unavailable"))
         return final
 
     async def _save_answer(

@@ -23,7 +23,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
-from app.core.database import get_engine
+from app.core.database import connection, get_engine, transaction
 from app.models import (
     Interview,
     InterviewAnswer,
@@ -53,7 +53,7 @@ async def save_answer(row: InterviewTranscript, question_id: int | None) -> None
             )
             row.id = int(result.scalar_one())
         return
-    async with get_engine().begin() as conn:
+    async with transaction() as conn:
         row.id = await _insert(conn, row)
         answer.transcript_id = row.id
         await _insert(conn, answer)
@@ -72,7 +72,7 @@ async def save_ai_turn(row: InterviewTranscript) -> bool:
             return False
         row.id = int(new_id)
         return True
-    async with get_engine().begin() as conn:
+    async with transaction() as conn:
         status = (
             await conn.execute(INTERVIEW_STATUS, {"id": row.interview_id})
         ).scalar_one_or_none()
@@ -88,7 +88,7 @@ def _postgres() -> bool:
 
 @asynccontextmanager
 async def _autocommit() -> AsyncIterator[AsyncConnection]:
-    async with get_engine().connect() as conn:
+    async with connection() as conn:
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
