@@ -13,6 +13,7 @@ that wait), such as a session's close or a socket's send.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Coroutine, Generator
 from typing import Any, TypeVar
 
@@ -41,6 +42,24 @@ async def finish(coro: Coroutine[Any, Any, _T]) -> _T:
     if cancelled is not None:
         raise cancelled
     return result
+
+
+def start_here(coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any] | None:
+    """Start `coro` now, in the caller (in a copy of its context, as a task would be): None
+    when it ended without waiting, else the task that runs the rest of it. Exceptions are the
+    coroutine's to handle: one raised before its first wait reaches the caller."""
+    context = contextvars.copy_context()
+    try:
+        waiting_on = context.run(coro.send, None)
+    except StopIteration:
+        return None
+    return asyncio.get_running_loop().create_task(
+        _resume(coro, waiting_on), name=name, context=context
+    )
+
+
+async def _resume(coro: Coroutine[Any, Any, _T], waiting_on: Any) -> _T:
+    return await _Resumed(coro, waiting_on)  # type: ignore[no-any-return]
 
 
 class _Resumed:

@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from app.core.aio import start_here
 from app.core.config import get_settings
 from app.core.redis import get_redis
 from app.services.interview_conductor_service import ConductorError
@@ -64,6 +65,7 @@ class Connection:
         "write",
         "write_ended",
         "writer",
+        "writing",
     )
 
     def __init__(
@@ -86,6 +88,7 @@ class Connection:
         self.streaming = streaming
         self.write = write
         self.writer: asyncio.Task[None] | None = None
+        self.writing = False  # the writer is running in the caller's task (`wake_writer`)
         self.finished = False  # the socket is done: no writer starts any more
         self.write_ended = False  # the writer closed the socket, or a send failed
         self.stop_reading: Callable[[], None] = _nothing
@@ -102,14 +105,27 @@ class Connection:
         self.inbox: list[Any] = []  # (a list: an empty deque costs ~600 bytes a socket)
         self.dispatcher: asyncio.Task[None] | None = None
 
-    def wake_writer(self) -> None:
-        """There is something to send: start the writer unless it is running."""
-        if self.finished or self.write_ended:
+    def wake_writer(self, now: bool = False) -> None:
+        """There is something to send: start the writer unless it is running.
+
+        `now` (any frame but a stream's piece: `thinking`, `pong`, a turn's start and end):
+        the writer starts in the caller's task and sends at once, instead of in a task of its
+        own a loop iteration later; only if it has to wait (a snapshot to read, a socket
+        that cannot take more yet) does the rest go on in a task. Pieces wait for that
+        iteration, so that a lagging socket's pieces are merged into one frame."""
+        if self.finished or self.write_ended or self.writing:
+            return  # (writing: it is sending now and takes what came meanwhile with it)
+        if self.writer is not None and not self.writer.done():
             return
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.get_running_loop().create_task(
-                self.write(self), name=f"ws-writer-{self.id}"
-            )
+        name = f"ws-writer-{self.id}"
+        if now and self.close_code is None and not self.sub.snapshot_due:
+            self.writing = True
+            try:
+                self.writer = start_here(self.write(self), name=name)
+            finally:
+                self.writing = False
+            return
+        self.writer = asyncio.get_running_loop().create_task(self.write(self), name=name)
 
     def request_close(self, code: int) -> None:
         """Ask the writer to close the socket (it owns every send)."""

@@ -225,7 +225,9 @@ async def read_until_closed(conn: Connection) -> None:
     reading = True
 
     def stop() -> None:
-        if reading:
+        # from the reader's own task (a writer started by a `pong` runs in it), nothing to
+        # cancel: the read loop sees `write_ended` before its next read
+        if reading and asyncio.current_task() is not me:
             me.cancel()
 
     conn.stop_reading = stop
@@ -245,7 +247,7 @@ async def read_until_closed(conn: Connection) -> None:
 async def read_loop(conn: Connection) -> None:
     settings = get_settings()
     ws = conn.websocket
-    while True:
+    while not conn.write_ended:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
             conn.client_close_code = message.get("code")

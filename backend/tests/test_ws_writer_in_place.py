@@ -1,0 +1,113 @@
+"""A socket's writer starts in the caller's task for every frame but a stream's piece
+(`Connection.wake_writer`): `thinking`, `pong`, a turn's start and end go out at once instead
+of a loop iteration later, in a task of their own (under load an iteration is tens of ms:
+`make bench`). Pieces still wait for that iteration, so that a lagging socket's pieces merge.
+Driven through Starlette's WebSocket over a hand-made ASGI pair: what the server sends, and
+when, is exactly observable."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket
+
+from app.api.v1.websocket import read_until_closed, write_pending
+from app.services.ws_connection_manager import Connection
+
+
+class Peer:
+    """The client's side of one socket: frames in, frames the server sent out."""
+
+    def __init__(self) -> None:
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.sent: list[dict[str, Any]] = []
+        self.gone = False  # the client has dropped: every send fails
+
+    async def receive(self) -> dict[str, Any]:
+        return await self.inbox.get()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.gone:
+            raise OSError("the client is gone")
+        if message["type"] == "websocket.send":
+            self.sent.append(orjson.loads(message["text"]))
+
+    def frames(self) -> list[str]:
+        return [frame["type"] for frame in self.sent]
+
+
+async def connection(peer: Peer) -> Connection:
+    scope = {"type": "websocket", "path": "/", "headers": [], "query_string": b""}
+    ws = WebSocket(scope, peer.receive, peer.send)
+    peer.inbox.put_nowait({"type": "websocket.connect"})
+    await ws.accept()
+    return Connection(ws, 1, 1, observer=False, write=write_pending)
+
+
+def chunk(seq: int, content: str) -> dict[str, Any]:
+    return {"type": "stream_chunk", "seq": seq, "stream_id": "s1", "content": content,
+            "chunk_index": seq}
+
+
+async def test_thinking_and_pong_go_out_in_the_callers_step():
+    peer = Peer()
+    conn = await connection(peer)
+    conn.sub.push({"type": "thinking", "seq": 1})
+    assert peer.frames() == ["thinking"]  # sent before this test awaited anything
+    assert conn.writer is None  # no task was needed
+    conn.sub.push_control({"type": "pong"})
+    assert peer.frames() == ["thinking", "pong"]
+
+
+async def test_pieces_wait_one_iteration_and_are_merged():
+    peer = Peer()
+    conn = await connection(peer)
+    for seq, word in enumerate(["Hel", "lo ", "there"], start=2):
+        conn.sub.push(chunk(seq, word))
+    assert peer.sent == []  # a task sends them
+    assert conn.writer is not None
+    await conn.writer
+    assert peer.sent == [{**chunk(4, "Hello there")}]  # one frame, the last piece's seq
+
+
+async def test_a_frame_that_comes_while_a_writer_task_is_due_goes_with_it_in_order():
+    peer = Peer()
+    conn = await connection(peer)
+    conn.sub.push(chunk(2, "Bye"))
+    conn.sub.push({"type": "stream_end", "seq": 3, "stream_id": "s1", "content": "Bye"})
+    assert peer.sent == []  # never ahead of the piece before it
+    assert conn.writer is not None
+    await conn.writer
+    assert peer.frames() == ["stream_chunk", "stream_end"]
+
+
+async def test_a_send_that_fails_in_the_readers_own_task_ends_the_read_cleanly():
+    """The client drops while its `ping` is answered: the writer, running in the reader's
+    task, ends the socket; the read stops before its next receive, and no cancellation is
+    left pending on that task (it surfaced at the socket's clean-up, when the next frame,
+    already there, let the read end without waiting)."""
+    peer = Peer()
+    conn = await connection(peer)
+    peer.gone = True
+    peer.inbox.put_nowait({"type": "websocket.receive", "text": '{"type": "ping"}'})
+    peer.inbox.put_nowait({"type": "websocket.disconnect", "code": 1006})
+    await asyncio.wait_for(read_until_closed(conn), 2)
+    assert conn.write_ended
+    me = asyncio.current_task()
+    assert me is not None and me.cancelling() == 0
+    await asyncio.sleep(0)  # would raise CancelledError with a cancellation pending
+    assert peer.inbox.qsize() == 1  # the read stopped before the next frame
+
+
+async def test_while_a_writer_task_is_due_a_new_frame_waits_for_it():
+    """A snapshot reads the database: its writer is always a task; a `thinking` that comes
+    meanwhile goes out after the snapshot, from that task, never before it."""
+    peer = Peer()
+    conn = await connection(peer)
+    conn.sub.request_snapshot()
+    assert conn.writer is not None
+    conn.sub.push({"type": "thinking", "seq": 1})
+    assert peer.sent == []
+    conn.writer.cancel()
