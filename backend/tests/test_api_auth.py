@@ -45,6 +45,37 @@ async def test_login_returns_a_bearer_token_that_works(client, db, settings_env)
     assert claims["exp"] - claims["iat"] == 45 * 60
 
 
+async def test_login_holds_no_database_connection_while_it_checks_the_password(
+    client, db, monkeypatch
+):
+    """The password check takes a worker thread ~0.25 s; a login that kept its pooled
+    connection through it let a burst of logins take the whole pool (`make bench`)."""
+    from app.core.database import get_engine
+    from app.services import auth_service
+
+    await make_user(db, Role.HR_MANAGER, email="pool@example.com")
+    await db.commit()
+    pool = get_engine().sync_engine.pool
+    held: list[int] = []
+    check = auth_service.verify_password
+
+    def observed(password: str, hashed: str) -> bool:
+        held.append(pool.checkedout())  # type: ignore[attr-defined]
+        return check(password, hashed)
+
+    monkeypatch.setattr(auth_service, "verify_password", observed)
+    resp = await client.post(
+        f"{API}/auth/login", json={"email": "pool@example.com", "password": PASSWORD}
+    )
+    assert resp.status_code == 200
+    assert held == [0]
+    bad = await client.post(
+        f"{API}/auth/login", json={"email": "pool@example.com", "password": "wrong-password"}
+    )
+    assert bad.status_code == 401
+    assert held == [0, 0]
+
+
 async def test_login_email_is_case_insensitive(client, db):
     await make_user(db, Role.INTERVIEWER, email="mixed@example.com")
     resp = await client.post(

@@ -43,6 +43,10 @@ async def authenticate(
     if failures is not None and int(failures) >= MAX_FAILED_LOGINS:
         raise TooManyRequestsError("Too many failed logins for this account; try again later")
     user = await user_service.get_by_email(session, email)
+    # The read is over: give the connection back before the password check, which takes a
+    # worker thread ~0.25 s (more under load). Held through it, a burst of logins takes the
+    # whole pool and turns and socket opens wait for a connection (`make bench`).
+    await session.commit()
     hashed = user.hashed_password if user is not None else _timing_dummy_hash()
     valid = await run_in_threadpool(verify_password, password, hashed)
     if user is None or not valid or not user.is_active:
