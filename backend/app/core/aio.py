@@ -28,7 +28,7 @@ async def finish(coro: Coroutine[Any, Any, _T]) -> _T:
         waiting_on = coro.send(None)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
-    task: asyncio.Future[_T] = asyncio.ensure_future(_Resumed(coro, waiting_on))
+    task = asyncio.get_running_loop().create_task(_resume(coro, waiting_on))
     cancelled: BaseException | None = None
     while True:
         try:
@@ -71,19 +71,16 @@ class _Resumed:
 
     def __await__(self) -> Generator[Any, Any, Any]:
         coro, out = self.coro, self.waiting_on
-        while True:
-            try:
-                sent = yield out
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # thrown in by the task (cancellation): pass it on
+        try:
+            while True:
                 try:
+                    sent = yield out
+                except GeneratorExit:
+                    coro.close()
+                    raise
+                except BaseException as exc:  # thrown in by the task (cancellation): pass it on
                     out = coro.throw(exc)
-                except StopIteration as done:
-                    return done.value
-            else:
-                try:
+                else:
                     out = coro.send(sent)
-                except StopIteration as done:
-                    return done.value
+        except StopIteration as done:
+            return done.value
