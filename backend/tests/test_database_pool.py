@@ -6,6 +6,7 @@ TCP connect, TLS negotiation and authentication each: ~2 % of the server's CPU a
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from sqlalchemy import event, text
 
@@ -42,5 +43,61 @@ async def test_a_burst_of_sessions_reuses_the_connections_the_last_burst_opened(
             await asyncio.gather(*tasks)
             assert pool.checkedin() == BURST, burst  # none closed on return
             assert opened == BURST, burst  # the second burst opened none
+    finally:
+        await engine.dispose()
+
+
+async def test_the_pools_check_of_a_connection_is_one_round_trip(db):
+    """SQLAlchemy's asyncpg dialect pings inside BEGIN / ROLLBACK (three round trips on every
+    checkout); ours sends the `;` alone, and leaves the connection as it found it."""
+    engine = create_engine(get_settings())
+    sent: list[str] = []
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.driver_connection.add_query_logger(lambda record: sent.append(record.query))
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+    try:
+        async with engine.connect() as conn:  # a fresh connection: not pinged
+            await conn.execute(text("SELECT 1"))
+        await asyncio.sleep(0)  # asyncpg calls its query loggers an iteration later
+        sent.clear()
+        async with engine.connect() as conn:
+            await asyncio.sleep(0)
+            pinged = list(sent)
+            assert (await conn.execute(text("SELECT 2"))).scalar_one() == 2
+        await asyncio.sleep(0)
+        assert pinged == [";"]
+        assert sent[:3] == [";", "BEGIN;", "ROLLBACK;"]  # the statement's own transaction
+        async with engine.connect() as conn:  # still one, and after an autocommit use too
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await auto.execute(text("SELECT 3"))
+        await asyncio.sleep(0)
+        sent.clear()
+        async with engine.connect() as conn:
+            await asyncio.sleep(0)
+            assert sent == [";"]
+            assert (await conn.get_isolation_level()).upper() == "READ COMMITTED"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_whose_server_process_died_is_replaced_when_checked_out(db):
+    """The one-`;` ping still finds a dead connection: the pool opens a new one, and the
+    session that asked for it never sees the error."""
+    engine = create_engine(get_settings())
+    try:
+        async with engine.connect() as killer, engine.connect() as conn:
+            victim = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            await conn.commit()  # idle, as a connection in the pool is
+            killed = await killer.execute(text(f"SELECT pg_terminate_backend({int(victim)})"))
+            assert killed.scalar_one() is True
+        # both back in the pool, the victim's server process gone: take both out again
+        async with engine.connect() as first, engine.connect() as second:
+            pids = {
+                (await first.execute(text("SELECT pg_backend_pid()"))).scalar_one(),
+                (await second.execute(text("SELECT pg_backend_pid()"))).scalar_one(),
+            }
+        assert victim not in pids and len(pids) == 2
     finally:
         await engine.dispose()

@@ -63,6 +63,29 @@ async def connection() -> AsyncIterator[AsyncConnection]:
 
 
 @asynccontextmanager
+async def autocommit() -> AsyncIterator[AsyncConnection]:
+    """A connection whose every statement commits on its own on PostgreSQL (no BEGIN, no
+    ROLLBACK or COMMIT: one round trip a statement); on SQLite a plain `connection()`."""
+    async with connection() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+@asynccontextmanager
+async def autocommit_session() -> AsyncIterator[AsyncSession]:
+    """A session for reads and single-statement writes: on PostgreSQL in autocommit (each
+    statement its own transaction, as each already has its own snapshot at READ COMMITTED),
+    so that it costs one round trip a statement, not BEGIN and ROLLBACK around them. A
+    `commit()` is still needed after a write (SQLite), and costs nothing on PostgreSQL.
+
+    Not for work that must be all or nothing across statements: that takes `session_factory`
+    or `transaction()`."""
+    async with autocommit() as conn, AsyncSession(bind=conn, expire_on_commit=False) as session:
+        yield session
+
+
+@asynccontextmanager
 async def transaction() -> AsyncIterator[AsyncConnection]:
     """`async with get_engine().begin()`: committed at the end (rolled back on an error),
     closed without a task of its own."""
@@ -81,6 +104,21 @@ def _sqlite_reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
         dbapi_conn.rollback()
 
 
+def _ping(dbapi_conn: Any) -> bool:
+    """The pool's check of a connection it hands out, in one round trip (`;`). SQLAlchemy's
+    asyncpg dialect wraps it in BEGIN and ROLLBACK (for pgbouncer's transaction mode, which
+    HireEz does not run behind): three round trips on every checkout, under load three loop
+    iterations each, on the answer's save and every socket's open. A failed ping raises as
+    before: the pool replaces the connection."""
+    saved = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True  # the adapter then sends the `;` alone
+    try:
+        dbapi_conn.ping()
+    finally:
+        dbapi_conn.autocommit = saved
+    return True
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         url = make_url(settings.DATABASE_URL)
@@ -93,12 +131,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "reset", _sqlite_reset)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.DATABASE_URL,
         pool_size=POOL_SIZE,
         max_overflow=POOL_MAX - POOL_SIZE,
         pool_pre_ping=True,
     )
+    engine.dialect.do_ping = _ping  # type: ignore[method-assign,assignment]  # this engine's dialect only
+    return engine
 
 
 def init_database(settings: Settings) -> AsyncEngine:

@@ -19,34 +19,41 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 RedisDep = Annotated[redis_asyncio.Redis, Depends(get_redis)]
 
 _bearer = HTTPBearer(auto_error=False)
-_UNAUTHORIZED = HTTPException(
+UNAUTHORIZED = HTTPException(
     status_code=status.HTTP_401_UNAUTHORIZED,
     detail="Could not validate credentials",
     headers={"WWW-Authenticate": "Bearer"},
 )
 
 
-async def user_from_token(session: AsyncSession, token: str) -> User | None:
-    """The active user a valid access token names; None for any failure."""
+def token_user_id(token: str) -> int | None:
+    """The user id a valid access token names (no database read); None for any failure."""
     try:
-        user_id = decode_access_token(token)
+        return decode_access_token(token)
     except InvalidTokenError:
         return None
+
+
+async def get_token_user_id(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> int:
+    """The bearer token's user id, not yet checked against the database (the route reads
+    the user itself, with what else it needs); 401 for a missing or invalid token."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise UNAUTHORIZED
+    user_id = token_user_id(credentials.credentials)
+    if user_id is None:
+        raise UNAUTHORIZED
+    return user_id
+
+
+TokenUserId = Annotated[int, Depends(get_token_user_id)]
+
+
+async def get_current_user(session: SessionDep, user_id: TokenUserId) -> User:
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
-        return None
-    return user
-
-
-async def get_current_user(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _UNAUTHORIZED
-    user = await user_from_token(session, credentials.credentials)
-    if user is None:
-        raise _UNAUTHORIZED
+        raise UNAUTHORIZED
     return user
 
 

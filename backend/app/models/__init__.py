@@ -1,6 +1,6 @@
 """SQLModel tables. Import from here so every table is registered on the metadata."""
 
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import MAX_ID, UTCDateTime, utcnow
 from app.models.tables import (
     Candidate,
     Evaluation,
@@ -18,6 +18,7 @@ from app.models.tables import (
 )
 
 __all__ = [
+    "MAX_ID",
     "Candidate",
     "Evaluation",
     "EvaluationStatus",

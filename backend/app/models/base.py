@@ -1,4 +1,5 @@
-"""Shared column types: timezone-aware UTC timestamps on PostgreSQL and SQLite alike."""
+"""Shared column types: timezone-aware UTC timestamps on PostgreSQL and SQLite alike; the
+range of the tables' ids."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+# Every table's id is an INTEGER column (PostgreSQL's int4): a larger id names no row, and
+# asyncpg refuses to send it at all (a DataError, not an empty result).
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> datetime:

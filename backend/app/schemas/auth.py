@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from app.models import MAX_ID
+
 
 class LoginRequest(BaseModel):
     # Not validated as an address: a malformed e-mail is just a failed login (401).
-    email: Annotated[
-        str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=320)
-    ]
+    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=320)]
     password: Annotated[str, StringConstraints(max_length=1024)]
 
 
@@ -22,7 +22,7 @@ class TokenPublic(BaseModel):
 
 
 class WsTicketRequest(BaseModel):
-    interview_id: int = Field(ge=1)
+    interview_id: int = Field(ge=1, le=MAX_ID)
 
 
 class WsTicketPublic(BaseModel):

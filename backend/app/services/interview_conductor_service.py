@@ -26,7 +26,7 @@ from app.ai.chains.interview_chain import InterviewContext, TurnPlan, stream_int
 from app.ai.errors import AIUnavailableError
 from app.core import metrics
 from app.core.config import get_settings
-from app.core.database import session_factory
+from app.core.database import autocommit_session, session_factory
 from app.core.redis import get_redis
 from app.models import (
     Interview,
@@ -229,7 +229,7 @@ class InterviewConductorService:
     async def start_interview(self, interview_id: int) -> StartOutcome:
         """scheduled → in_progress (idempotent); says whether it was running already and
         whether the greeting is still due."""
-        async with session_factory()() as db:
+        async with autocommit_session() as db:
             # the UPDATE first: a scheduled interview (every first start) takes one statement
             started = await db.exec(
                 update(Interview)
@@ -261,7 +261,7 @@ class InterviewConductorService:
             raise InterviewNotFoundError("Interview not found")
         if session.status != InterviewStatus.IN_PROGRESS.value or session.started_at is None:
             # the cached copy predates a status change made in the database
-            async with session_factory()() as db:
+            async with autocommit_session() as db:
                 interview = await db.get(Interview, interview_id)
             if interview is None:
                 raise InterviewNotFoundError("Interview not found")
@@ -280,7 +280,7 @@ class InterviewConductorService:
         return event
 
     async def _complete(self, interview_id: int) -> bool:
-        async with session_factory()() as db:
+        async with autocommit_session() as db:
             result = await db.exec(
                 update(Interview)
                 .where(col(Interview.id) == interview_id)
@@ -385,7 +385,7 @@ class InterviewConductorService:
     @staticmethod
     async def _unanswered(interview_id: int) -> InterviewTranscript | None:
         """The last candidate turn, if no AI turn answers it."""
-        async with session_factory()() as db:
+        async with autocommit_session() as db:
             last = (
                 await db.exec(
                     select(InterviewTranscript)
@@ -535,7 +535,7 @@ class InterviewConductorService:
     async def already_answered(interview_id: int, client_msg_id: str) -> bool:
         """True when the answer `client_msg_id` and its AI turn are both saved: a repeat of
         it changes nothing (checked before a turn starts, so it is silent also meanwhile)."""
-        async with session_factory()() as db:
+        async with autocommit_session() as db:
             answer_id = (
                 await db.exec(
                     select(InterviewTranscript.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import redis.asyncio as redis_asyncio
 from sqlmodel import col, select
@@ -13,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.ai.chains.question_chain import draft_questions
 from app.ai.errors import AIUnavailableError
 from app.core.config import Settings
+from app.core.database import autocommit_session
 from app.models import (
     Candidate,
     Evaluation,
@@ -82,17 +84,64 @@ async def get_owned(session: AsyncSession, user: User, interview_id: int) -> Int
     return interview
 
 
-async def check_can_connect(session: AsyncSession, user: User, interview_id: int) -> Interview:
-    """The checks of the WebSocket handshake, in its order: exists (404), access (403),
-    state (409: completed, cancelled or expired).
+@dataclass(frozen=True, slots=True)
+class ConnectLookup:
+    """What a socket's opening checks read: the user (None when unknown or inactive), the
+    interview (None when unknown) and the user id of the interview's candidate."""
+
+    user: User | None
+    interview: Interview | None
+    candidate_user_id: int | None
+
+    def owned(self) -> bool:
+        """True when the user is the interview's candidate."""
+        return (
+            self.user is not None
+            and self.user.role == Role.CANDIDATE
+            and self.candidate_user_id is not None
+            and self.candidate_user_id == self.user.id
+        )
+
+
+async def connect_lookup(user_id: int, interview_id: int | None) -> ConnectLookup:
+    """The user, the interview and whose it is, in one statement (one round trip on
+    PostgreSQL, with no transaction around it): the ticket request and the handshake read
+    them on every socket's open, and under load each round trip is a loop iteration."""
+    async with autocommit_session() as db:
+        if interview_id is None:
+            user = await db.get(User, user_id)
+            interview, candidate_user_id = None, None
+        else:
+            found = (
+                await db.exec(
+                    select(User, Interview, Candidate.user_id)
+                    .select_from(User)
+                    .outerjoin(Interview, col(Interview.id) == interview_id)
+                    .outerjoin(Candidate, col(Candidate.id) == col(Interview.candidate_id))
+                    .where(col(User.id) == user_id)
+                )
+            ).first()
+            user, interview, candidate_user_id = found if found is not None else (None,) * 3
+    if user is not None and not user.is_active:
+        user = None
+    return ConnectLookup(user, interview, candidate_user_id)
+
+
+def check_can_connect(found: ConnectLookup) -> Interview:
+    """The ticket request's checks after the user's (401), in the handshake's order: exists
+    (404), access (403), state (409: completed, cancelled or expired).
 
     Interviewers pass too: they may use the read-only observe socket (API.md), and the
     socket itself refuses them on the candidate and voice endpoints.
     """
-    interview = await get_readable(session, user, interview_id)
-    if interview.status in FINISHED:
-        raise ConflictError(f"Interview is {interview.status.value}")
-    return interview
+    assert found.user is not None
+    if found.interview is None:
+        raise NotFoundError("Interview not found")
+    if found.user.role not in READERS and not found.owned():
+        raise ForbiddenError("This interview is not yours")
+    if found.interview.status in FINISHED:
+        raise ConflictError(f"Interview is {found.interview.status.value}")
+    return found.interview
 
 
 # -- creation ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import get_settings
-from app.core.database import session_factory
+from app.core.database import autocommit_session
 from app.core.redis import get_redis
 from app.models import (
     Candidate,
@@ -120,7 +120,7 @@ class InterviewSession:
 
 
 async def max_saved_seq(interview_id: int) -> int:
-    async with session_factory()() as db:
+    async with autocommit_session() as db:
         result = await db.exec(
             select(func.max(InterviewTranscript.seq)).where(
                 InterviewTranscript.interview_id == interview_id
@@ -151,7 +151,7 @@ async def transcript_rows(db: AsyncSession, interview_id: int) -> list[Interview
 
 
 async def load_record(interview_id: int) -> InterviewRecord | None:
-    async with session_factory()() as db:
+    async with autocommit_session() as db:
         # the interview with its job and candidate in one query (a socket's `start` rebuilds
         # the session: these are on every interview's first open, `make bench`)
         found = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.database import session_factory
+from app.core.database import autocommit_session
 from app.models import Interview
 from app.services.interview_events import Subscriber, get_hub
 from app.services.interview_session import history_entry, load_session, transcript_rows
@@ -31,7 +31,7 @@ async def build_snapshot(interview_id: int, sub: Subscriber) -> dict[str, Any]:
     # Rows saved after that point are in history too; their live events follow and the
     # client replaces by stream_id, so nothing shows twice.
     session = await load_session(interview_id)
-    async with session_factory()() as db:
+    async with autocommit_session() as db:
         interview = await db.get(Interview, interview_id)
         rows = await transcript_rows(db, interview_id)
     history = [history_entry(r) for r in rows]

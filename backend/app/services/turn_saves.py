@@ -13,8 +13,6 @@ first, meets a unique index: IntegrityError, and nothing is saved.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any
 
@@ -23,7 +21,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
-from app.core.database import connection, get_engine, transaction
+from app.core.database import autocommit, get_engine, transaction
 from app.models import (
     Interview,
     InterviewAnswer,
@@ -46,7 +44,7 @@ async def save_answer(row: InterviewTranscript, question_id: int | None) -> None
         content=row.content,
     )
     if _postgres():
-        async with _autocommit() as conn:
+        async with autocommit() as conn:
             result = await conn.execute(
                 _answer_statement(),
                 {**_values(row, "t_"), **_values(answer, "a_", skip="transcript_id")},
@@ -63,7 +61,7 @@ async def save_ai_turn(row: InterviewTranscript) -> bool:
     """Save an AI turn `row` (sets `row.id`) if its interview is still in progress; False
     (nothing saved) when it is not."""
     if _postgres():
-        async with _autocommit() as conn:
+        async with autocommit() as conn:
             result = await conn.execute(
                 _ai_turn_statement(), {"interview": row.interview_id, **_values(row, "t_")}
             )
@@ -84,12 +82,6 @@ async def save_ai_turn(row: InterviewTranscript) -> bool:
 
 def _postgres() -> bool:
     return get_engine().dialect.name == "postgresql"
-
-
-@asynccontextmanager
-async def _autocommit() -> AsyncIterator[AsyncConnection]:
-    async with connection() as conn:
-        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, status
 
 from app.core.config import get_settings
-from app.core.dependencies import CurrentUser, RedisDep, SessionDep
+from app.core.dependencies import UNAUTHORIZED, CurrentUser, RedisDep, SessionDep, TokenUserId
 from app.core.security import create_access_token, issue_ws_ticket
 from app.schemas.auth import LoginRequest, TokenPublic, WsTicketPublic, WsTicketRequest
 from app.schemas.user import UserPublic
@@ -47,15 +47,18 @@ async def me(user: CurrentUser) -> UserPublic:
         409: {"description": "The interview is completed, cancelled or expired"},
     },
 )
-async def ws_ticket(
-    body: WsTicketRequest, user: CurrentUser, session: SessionDep
-) -> WsTicketPublic:
+async def ws_ticket(body: WsTicketRequest, user_id: TokenUserId) -> WsTicketPublic:
     """A single-use ticket for the interview's WebSocket, valid `WS_TICKET_TTL_SEC`.
 
     Issued to the interview's candidate and to super_admin / hr_manager; interviewers get
     one too, for the read-only observe socket (the candidate and voice sockets refuse them).
+    The user and the interview are read in one statement, and no database connection is held
+    while the ticket is stored in Redis.
     """
-    interview = await interview_service.check_can_connect(session, user, body.interview_id)
-    assert user.id is not None and interview.id is not None
-    ticket, ttl = await issue_ws_ticket(user.id, interview.id)
+    found = await interview_service.connect_lookup(user_id, body.interview_id)
+    if found.user is None:
+        raise UNAUTHORIZED
+    interview = interview_service.check_can_connect(found)
+    assert interview.id is not None
+    ticket, ttl = await issue_ws_ticket(user_id, interview.id)
     return WsTicketPublic(ticket=ticket, expires_in=ttl)

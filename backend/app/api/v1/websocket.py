@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlmodel import col, select
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
@@ -24,11 +23,10 @@ from starlette.websockets import WebSocket, WebSocketState
 from app.api.v1 import API_V1_PREFIX
 from app.core import log_context, metrics
 from app.core.config import get_settings
-from app.core.database import session_factory
-from app.core.dependencies import user_from_token
+from app.core.dependencies import token_user_id
 from app.core.redis import get_redis
 from app.core.security import looks_like_jwt, redeem_ws_ticket
-from app.models import Candidate, Interview, InterviewStatus, Role, User
+from app.models import MAX_ID, Role
 from app.schemas.ws import (
     AudioMsg,
     EndMsg,
@@ -46,6 +44,7 @@ from app.services.interview_conductor_service import (
     InvalidStateError,
 )
 from app.services.interview_events import Event
+from app.services.interview_service import FINISHED, connect_lookup
 from app.services.interview_session import load_session
 from app.services.interview_snapshot import build_snapshot
 from app.services.lifecycle import spawn
@@ -70,7 +69,6 @@ CLOSE_INVALID_STATE = 4003
 CLOSE_ACCESS_DENIED = 4004
 CANDIDATE_SOCKET_ROLES = (Role.SUPER_ADMIN, Role.HR_MANAGER)
 OBSERVER_ROLES = (Role.SUPER_ADMIN, Role.HR_MANAGER, Role.INTERVIEWER)
-FINISHED = (InterviewStatus.COMPLETED, InterviewStatus.CANCELLED, InterviewStatus.EXPIRED)
 INTERNAL_ERROR_TEXT = "Something went wrong on our side."
 TURN_CHECK_SEC = 1.0  # while watching for a turn cut off by a dead process
 DISPATCH_DRAIN_SEC = 30.0  # a dropped socket's frames already read: how long to finish them
@@ -113,47 +111,41 @@ async def socket_app(scope: Scope, receive: Receive, send: Send) -> bool:
 
 
 # -- handshake ------------------------------------------------------------------------------
-async def authorize(token: str, raw_id: str, observer: bool) -> tuple[User, Interview] | int:
-    """The user and interview, or the close code, checked in the order 4001→4002→4004→4003."""
-    async with session_factory()() as db:
-        user: User | None = None
-        ticket_interview: int | None = None
-        if token and looks_like_jwt(token):
-            user = await user_from_token(db, token)
-        elif token:
-            ticket = await redeem_ws_ticket(token)
-            if ticket is not None:
-                candidate_user = await db.get(User, ticket.user_id)
-                if candidate_user is not None and candidate_user.is_active:
-                    user, ticket_interview = candidate_user, ticket.interview_id
-        if user is None:
-            return CLOSE_UNAUTHORIZED
-        interview_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 19 else None
-        if ticket_interview is not None and ticket_interview != interview_id:
-            return CLOSE_UNAUTHORIZED  # a ticket is good for its own interview only
-        if interview_id is None:
-            return CLOSE_NOT_FOUND
-        found = (
-            await db.exec(
-                select(Interview, Candidate.user_id)
-                .outerjoin(Candidate, col(Candidate.id) == col(Interview.candidate_id))
-                .where(col(Interview.id) == interview_id)
-            )
-        ).first()  # the interview and whose it is, in one query
-        if found is None:
-            return CLOSE_NOT_FOUND
-        interview, candidate_user_id = found
-        if observer:
-            allowed = user.role in OBSERVER_ROLES
-        else:
-            allowed = user.role in CANDIDATE_SOCKET_ROLES
-            if not allowed and user.role == Role.CANDIDATE:
-                allowed = candidate_user_id is not None and candidate_user_id == user.id
-        if not allowed:
-            return CLOSE_ACCESS_DENIED
-        if interview.status in FINISHED:
-            return CLOSE_INVALID_STATE
-        return user, interview
+async def authorize(token: str, raw_id: str, observer: bool) -> tuple[int, int] | int:
+    """The user's and the interview's ids, or the close code, checked in the order
+    4001→4002→4004→4003. One database statement (`connect_lookup`), after the ticket's
+    redemption in Redis: no database connection is held across that round trip."""
+    user_id: int | None = None
+    ticket_interview: int | None = None
+    if token and looks_like_jwt(token):
+        user_id = token_user_id(token)
+    elif token:
+        ticket = await redeem_ws_ticket(token)
+        if ticket is not None:
+            user_id, ticket_interview = ticket.user_id, ticket.interview_id
+    if user_id is None:
+        return CLOSE_UNAUTHORIZED
+    interview_id = int(raw_id) if raw_id.isdigit() and len(raw_id) <= 10 else None
+    if interview_id is not None and interview_id > MAX_ID:
+        interview_id = None  # no such row: 4002 (PostgreSQL would refuse the value)
+    if ticket_interview is not None and ticket_interview != interview_id:
+        return CLOSE_UNAUTHORIZED  # a ticket is good for its own interview only
+    found = await connect_lookup(user_id, interview_id)
+    user, interview = found.user, found.interview
+    if user is None:
+        return CLOSE_UNAUTHORIZED
+    if interview is None:
+        return CLOSE_NOT_FOUND
+    if observer:
+        allowed = user.role in OBSERVER_ROLES
+    else:
+        allowed = user.role in CANDIDATE_SOCKET_ROLES or found.owned()
+    if not allowed:
+        return CLOSE_ACCESS_DENIED
+    if interview.status in FINISHED:
+        return CLOSE_INVALID_STATE
+    assert interview.id is not None
+    return user_id, interview.id
 
 
 def origin_allowed(headers: Headers) -> bool:
@@ -175,19 +167,18 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
         metrics.WS_REFUSED.labels(code=str(result)).inc()
         await websocket.close(code=result)  # after accept, so the browser sees the code
         return
-    user, interview = result
-    assert user.id is not None and interview.id is not None
+    user_id, interview_id = result
     streaming = query.get("stream", "true").lower() not in ("false", "0")
     conn = Connection(
         websocket,
-        interview.id,
-        user.id,
+        interview_id,
+        user_id,
         observer=observer,
         voice=voice,
         streaming=streaming,
         write=write_pending,
     )
-    del result, user, interview, query  # not kept for the socket's lifetime (memory)
+    del result, query  # not kept for the socket's lifetime (memory)
     manager = get_manager()
     kind = "observer" if observer else "voice" if voice else "candidate"
     log_context.bind(interview_id=conn.interview_id, request_id=conn.id)
