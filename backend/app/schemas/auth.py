@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.models import MAX_ID
+from app.schemas.common import RowId
 
 
 class LoginRequest(BaseModel):
@@ -22,7 +22,7 @@ class TokenPublic(BaseModel):
 
 
 class WsTicketRequest(BaseModel):
-    interview_id: int = Field(ge=1, le=MAX_ID)
+    interview_id: RowId
 
 
 class WsTicketPublic(BaseModel):

@@ -1,11 +1,15 @@
-"""Field types shared by the request models: e-mail addresses and trimmed, non-empty text."""
+"""Field types shared by the request models: e-mail addresses, trimmed non-empty text, and
+the ids of rows (in a body, and in a route's path)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import email_validator
-from pydantic import AfterValidator, StringConstraints
+from fastapi import Path
+from pydantic import AfterValidator, Field, StringConstraints
+
+from app.models import MAX_ID
 
 
 def _email(value: str) -> str:
@@ -31,3 +35,12 @@ EmailAddress = Annotated[
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A row's id in a request body: ids are INTEGER columns, and asyncpg refuses a larger value
+outright (a DataError, not an empty result), so one is a 422 here."""
+
+PathId = Annotated[int, Path(le=MAX_ID)]
+"""A row's id in a route's path (`/interviews/{interview_id}`): past the column's range a
+422, as for `RowId`; any other id that names no row stays a 404."""

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models import InterviewStatus, TranscriptRole
+from app.schemas.common import RowId
 
 QuestionText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
@@ -15,8 +16,8 @@ QuestionText = Annotated[
 
 
 class InterviewCreate(BaseModel):
-    job_id: int = Field(ge=1)
-    candidate_id: int = Field(ge=1)
+    job_id: RowId
+    candidate_id: RowId
     questions: list[QuestionText] | None = Field(
         default=None,
         min_length=1,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from app.core.dependencies import ReaderUser, SessionDep, StaffUser
 from app.schemas.candidate import CandidateCreate, CandidatePublic
+from app.schemas.common import PathId
 from app.services import candidate_service
 
 router = APIRouter(prefix="/candidates", tags=["candidates"])
@@ -27,5 +28,7 @@ async def list_candidates(_: ReaderUser, session: SessionDep) -> list[CandidateP
 
 
 @router.get("/{candidate_id}")
-async def get_candidate(candidate_id: int, _: ReaderUser, session: SessionDep) -> CandidatePublic:
+async def get_candidate(
+    candidate_id: PathId, _: ReaderUser, session: SessionDep
+) -> CandidatePublic:
     return await candidate_service.get_candidate(session, candidate_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.core.config import get_settings
 from app.core.dependencies import CurrentUser, ReaderUser, RedisDep, SessionDep, StaffUser
+from app.schemas.common import PathId
 from app.schemas.interview import (
     EvaluationPending,
     EvaluationPublic,
@@ -68,7 +69,7 @@ async def list_interviews(
 
 @router.get("/{interview_id}")
 async def get_interview(
-    interview_id: int, user: CurrentUser, session: SessionDep, redis: RedisDep
+    interview_id: PathId, user: CurrentUser, session: SessionDep, redis: RedisDep
 ) -> InterviewPublic:
     """`connected` is true while the candidate's socket is live (on any process)."""
     interview = await interview_service.get_readable(session, user, interview_id)
@@ -77,7 +78,7 @@ async def get_interview(
 
 @router.post("/{interview_id}/cancel", responses={409: {"description": "Already ended"}})
 async def cancel_interview(
-    interview_id: int, actor: StaffUser, session: SessionDep, redis: RedisDep
+    interview_id: PathId, actor: StaffUser, session: SessionDep, redis: RedisDep
 ) -> InterviewPublic:
     interview = await interview_service.cancel(session, interview_id)
     await session.commit()
@@ -90,7 +91,7 @@ async def cancel_interview(
 
 @router.get("/{interview_id}/transcript")
 async def get_transcript(
-    interview_id: int, user: CurrentUser, session: SessionDep
+    interview_id: PathId, user: CurrentUser, session: SessionDep
 ) -> list[TranscriptTurnPublic]:
     await interview_service.get_readable(session, user, interview_id)
     turns = await interview_service.transcript(session, interview_id)
@@ -106,7 +107,7 @@ async def get_transcript(
     },
 )
 async def get_evaluation(
-    interview_id: int, _: ReaderUser, session: SessionDep, response: Response
+    interview_id: PathId, _: ReaderUser, session: SessionDep, response: Response
 ) -> Any:
     view = await interview_service.evaluation_view(session, interview_id)
     if isinstance(view, EvaluationPending):
@@ -120,7 +121,7 @@ async def get_evaluation(
     responses={409: {"description": "The interview is not completed"}},
 )
 async def rerun_evaluation(
-    interview_id: int, _: StaffUser, session: SessionDep
+    interview_id: PathId, _: StaffUser, session: SessionDep
 ) -> EvaluationPending:
     """Make the evaluation (again): it turns `pending`, then `done` or `failed`."""
     await interview_service.check_evaluable(session, interview_id)
@@ -138,7 +139,7 @@ async def rerun_evaluation(
     },
 )
 async def upload_recording(
-    interview_id: int, request: Request, user: CurrentUser, session: SessionDep
+    interview_id: PathId, request: Request, user: CurrentUser, session: SessionDep
 ) -> RecordingPublic:
     """The candidate's recording as multipart field `file`, streamed to disk (never held in
     memory); refused with 413 as soon as it passes `MAX_RECORDING_MB`."""

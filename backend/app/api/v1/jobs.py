@@ -7,6 +7,7 @@ from sqlmodel import col, select
 
 from app.core.dependencies import ReaderUser, SessionDep, StaffUser
 from app.models import Job
+from app.schemas.common import PathId
 from app.schemas.job import JobCreate, JobPublic
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -27,7 +28,7 @@ async def list_jobs(_: ReaderUser, session: SessionDep) -> list[JobPublic]:
 
 
 @router.get("/{job_id}")
-async def get_job(job_id: int, _: ReaderUser, session: SessionDep) -> JobPublic:
+async def get_job(job_id: PathId, _: ReaderUser, session: SessionDep) -> JobPublic:
     job = await session.get(Job, job_id)
     if job is None:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Job not found")

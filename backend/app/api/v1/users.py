@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.core.dependencies import ReaderUser, SessionDep, StaffUser
+from app.schemas.common import PathId
 from app.schemas.user import UserCreate, UserPublic, UserUpdate
 from app.services import user_service
 
@@ -34,7 +35,7 @@ async def list_users(_: ReaderUser, session: SessionDep) -> list[UserPublic]:
     responses={400: {"description": "Deactivating yourself or changing your own role"}},
 )
 async def update_user(
-    user_id: int, body: UserUpdate, actor: StaffUser, session: SessionDep
+    user_id: PathId, body: UserUpdate, actor: StaffUser, session: SessionDep
 ) -> UserPublic:
     user = await user_service.update_user(session, user_id, body, actor)
     await session.commit()
