@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 
+from app.core import database
 from app.core.config import get_settings
 from app.core.database import POOL_MAX, POOL_SIZE, create_engine
 
@@ -47,20 +49,28 @@ async def test_a_burst_of_sessions_reuses_the_connections_the_last_burst_opened(
         await engine.dispose()
 
 
-async def test_the_pools_check_of_a_connection_is_one_round_trip(db):
-    """SQLAlchemy's asyncpg dialect pings inside BEGIN / ROLLBACK (three round trips on every
-    checkout); ours sends the `;` alone, and leaves the connection as it found it."""
-    engine = create_engine(get_settings())
+def logged_queries(engine: Any) -> list[str]:
+    """The simple queries (BEGIN, ROLLBACK, the ping's `;`) every new connection of `engine`
+    sends, in order; asyncpg calls its query loggers a loop iteration after the query."""
     sent: list[str] = []
 
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.driver_connection.add_query_logger(lambda record: sent.append(record.query))
 
     event.listen(engine.sync_engine, "connect", on_connect)
+    return sent
+
+
+async def test_a_connection_idle_past_the_limit_is_checked_in_one_round_trip(db, monkeypatch):
+    """SQLAlchemy's asyncpg dialect pings inside BEGIN / ROLLBACK (three round trips on every
+    checkout); ours sends the `;` alone, and leaves the connection as it found it."""
+    monkeypatch.setattr(database, "POOL_PING_IDLE_SEC", 0.0)  # every checkout is "idle"
+    engine = create_engine(get_settings())
+    sent = logged_queries(engine)
     try:
         async with engine.connect() as conn:  # a fresh connection: not pinged
             await conn.execute(text("SELECT 1"))
-        await asyncio.sleep(0)  # asyncpg calls its query loggers an iteration later
+        await asyncio.sleep(0)
         sent.clear()
         async with engine.connect() as conn:
             await asyncio.sleep(0)
@@ -82,9 +92,38 @@ async def test_the_pools_check_of_a_connection_is_one_round_trip(db):
         await engine.dispose()
 
 
-async def test_a_connection_whose_server_process_died_is_replaced_when_checked_out(db):
-    """The one-`;` ping still finds a dead connection: the pool opens a new one, and the
-    session that asked for it never sees the error."""
+async def test_a_connection_back_from_work_moments_ago_is_handed_out_unchecked(db, monkeypatch):
+    """Under load nearly every checkout takes a connection returned milliseconds before: no
+    round trip for those; one that sat idle past POOL_PING_IDLE_SEC is checked."""
+    monkeypatch.setattr(database, "POOL_PING_IDLE_SEC", 0.3)
+    engine = create_engine(get_settings())
+    sent = logged_queries(engine)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        for _ in range(3):
+            await asyncio.sleep(0)
+            sent.clear()
+            async with engine.connect() as conn:
+                await asyncio.sleep(0)
+                assert sent == []  # no ping
+                await conn.execute(text("SELECT 2"))
+        await asyncio.sleep(0.4)
+        sent.clear()
+        async with engine.connect() as conn:
+            await asyncio.sleep(0)
+            assert sent == [";"]
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("idle_limit", [0.0, database.POOL_PING_IDLE_SEC], ids=["idle", "recent"])
+async def test_a_connection_whose_server_process_died_is_replaced_when_checked_out(
+    db, monkeypatch, idle_limit
+):
+    """A dead connection is found at checkout, by the ping (idle) or, for one returned moments
+    ago, by its closed socket: the pool opens a new one, and the caller never sees the error."""
+    monkeypatch.setattr(database, "POOL_PING_IDLE_SEC", idle_limit)
     engine = create_engine(get_settings())
     try:
         async with engine.connect() as killer, engine.connect() as conn:
@@ -92,6 +131,7 @@ async def test_a_connection_whose_server_process_died_is_replaced_when_checked_o
             await conn.commit()  # idle, as a connection in the pool is
             killed = await killer.execute(text(f"SELECT pg_terminate_backend({int(victim)})"))
             assert killed.scalar_one() is True
+        await asyncio.sleep(0.1)  # the server's goodbye reaches the victim's socket
         # both back in the pool, the victim's server process gone: take both out again
         async with engine.connect() as first, engine.connect() as second:
             pids = {

@@ -4,9 +4,11 @@ SQLAlchemy's aiosqlite dialect over connections that run on the loop's thread:
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
@@ -104,12 +106,35 @@ def _sqlite_reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
         dbapi_conn.rollback()
 
 
+# The pool checks a connection before handing it out, against one that died while it sat idle
+# (a PostgreSQL restart, a firewall's idle cut). A connection back from work less than
+# POOL_PING_IDLE_SEC ago, whose socket has not closed, is handed out unchecked: under load that
+# is nearly every checkout, and each check is a round trip (a loop iteration) in front of the
+# statement. One that died within that second fails its statement as one in use at that
+# moment would have, and the pool then replaces every connection older than the failure.
+POOL_PING_IDLE_SEC = 1.0
+_returned_at: WeakKeyDictionary[Any, float] = WeakKeyDictionary()
+
+
+def _note_return(dbapi_conn: Any, _record: Any) -> None:
+    if dbapi_conn is not None:  # keyed by asyncpg's connection (the adapter has no weakref)
+        _returned_at[dbapi_conn.driver_connection] = time.monotonic()
+
+
 def _ping(dbapi_conn: Any) -> bool:
-    """The pool's check of a connection it hands out, in one round trip (`;`). SQLAlchemy's
-    asyncpg dialect wraps it in BEGIN and ROLLBACK (for pgbouncer's transaction mode, which
-    HireEz does not run behind): three round trips on every checkout, under load three loop
-    iterations each, on the answer's save and every socket's open. A failed ping raises as
-    before: the pool replaces the connection."""
+    """The pool's check of a connection it hands out: none for one back from work within
+    POOL_PING_IDLE_SEC whose socket is still open, else one round trip (`;`). SQLAlchemy's
+    asyncpg dialect wraps the `;` in BEGIN and ROLLBACK (for pgbouncer's transaction mode,
+    which HireEz does not run behind): three round trips on every checkout. A failed ping
+    raises as before: the pool replaces the connection."""
+    driver = dbapi_conn.driver_connection
+    returned = _returned_at.get(driver)
+    if (
+        returned is not None
+        and time.monotonic() - returned < POOL_PING_IDLE_SEC
+        and not driver.is_closed()
+    ):
+        return True
     saved = dbapi_conn.autocommit
     dbapi_conn.autocommit = True  # the adapter then sends the `;` alone
     try:
@@ -137,7 +162,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=POOL_MAX - POOL_SIZE,
         pool_pre_ping=True,
     )
-    engine.dialect.do_ping = _ping  # type: ignore[method-assign,assignment]  # this engine's dialect only
+    engine.dialect.do_ping = _ping  # type: ignore[method-assign,assignment]  # this engine's only
+    event.listen(engine.sync_engine.pool, "checkin", _note_return)
     return engine
 
 
