@@ -6,6 +6,8 @@ TCP connect, TLS negotiation and authentication each: ~2 % of the server's CPU a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -61,6 +63,16 @@ def logged_queries(engine: Any) -> list[str]:
     return sent
 
 
+@asynccontextmanager
+async def checked_out(engine: Any, sent: list[str]) -> AsyncIterator[tuple[Any, list[str]]]:
+    """A connection from `engine`'s pool, and what its checkout sent (the ping, if any)."""
+    await asyncio.sleep(0)  # the loggers of what came before
+    sent.clear()
+    async with engine.connect() as conn:
+        await asyncio.sleep(0)
+        yield conn, list(sent)
+
+
 async def test_a_connection_idle_past_the_limit_is_checked_in_one_round_trip(db, monkeypatch):
     """SQLAlchemy's asyncpg dialect pings inside BEGIN / ROLLBACK (three round trips on every
     checkout); ours sends the `;` alone, and leaves the connection as it found it."""
@@ -70,11 +82,7 @@ async def test_a_connection_idle_past_the_limit_is_checked_in_one_round_trip(db,
     try:
         async with engine.connect() as conn:  # a fresh connection: not pinged
             await conn.execute(text("SELECT 1"))
-        await asyncio.sleep(0)
-        sent.clear()
-        async with engine.connect() as conn:
-            await asyncio.sleep(0)
-            pinged = list(sent)
+        async with checked_out(engine, sent) as (conn, pinged):
             assert (await conn.execute(text("SELECT 2"))).scalar_one() == 2
         await asyncio.sleep(0)
         assert pinged == [";"]
@@ -82,11 +90,8 @@ async def test_a_connection_idle_past_the_limit_is_checked_in_one_round_trip(db,
         async with engine.connect() as conn:  # still one, and after an autocommit use too
             auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
             await auto.execute(text("SELECT 3"))
-        await asyncio.sleep(0)
-        sent.clear()
-        async with engine.connect() as conn:
-            await asyncio.sleep(0)
-            assert sent == [";"]
+        async with checked_out(engine, sent) as (conn, pinged):
+            assert pinged == [";"]
             assert (await conn.get_isolation_level()).upper() == "READ COMMITTED"
     finally:
         await engine.dispose()
@@ -102,17 +107,12 @@ async def test_a_connection_back_from_work_moments_ago_is_handed_out_unchecked(d
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         for _ in range(3):
-            await asyncio.sleep(0)
-            sent.clear()
-            async with engine.connect() as conn:
-                await asyncio.sleep(0)
-                assert sent == []  # no ping
+            async with checked_out(engine, sent) as (conn, pinged):
+                assert pinged == []  # no ping
                 await conn.execute(text("SELECT 2"))
         await asyncio.sleep(0.4)
-        sent.clear()
-        async with engine.connect() as conn:
-            await asyncio.sleep(0)
-            assert sent == [";"]
+        async with checked_out(engine, sent) as (conn, pinged):
+            assert pinged == [";"]
     finally:
         await engine.dispose()
 
