@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.ai import local_llm
+from app.ai.openai_client import warm_openai_client
 from app.api.v1 import API_V1_PREFIX
 from app.api.v1.router import api_router
 from app.api.v1.websocket import socket_app
@@ -45,6 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     init_redis(settings.REDIS_URL)
     await lifecycle.startup(settings)
     await local_llm.detect(settings)  # the server of `make local-ai`, when nothing else is set
+    warm_openai_client()  # not in the first AI turn, on the loop under the first sockets
     logger.info(
         "HireEz ready: database=%s redis=%s ai_provider=%s evaluation=%s",
         "sqlite" if settings.is_sqlite else "postgresql",

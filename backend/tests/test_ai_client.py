@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from app.ai.openai_client import (
     chat_completion_stream,
     get_openai_client,
 )
+from app.core.config import get_settings
 
 MESSAGES = [
     {"role": "system", "content": "You are terse."},
@@ -200,3 +202,27 @@ async def test_the_events_before_an_error_in_the_same_read_are_still_yielded():
             batches.append(batch)
     assert [[p["choices"][0]["delta"]["content"] for p in b] for b in batches] == [["so far"]]
 
+
+async def test_warming_builds_the_chat_client_the_first_turn_would(settings_env):
+    """The app's start-up warms the client (`main.lifespan`), so that the first AI turn does
+    not build it: ~70 ms of the loop (a TLS context, the SDK's HTTP stack imported)."""
+    from app.ai import openai_client
+
+    settings_env(AI_TIMEOUT_SEC="7.25")  # a configuration no other test made a client for
+    key = openai_client._client_key(get_settings())
+    cache = openai_client._clients.setdefault(asyncio.get_running_loop(), {})
+    assert key not in cache
+    assert openai_client.warm_openai_client()
+    assert get_openai_client() is cache[key]
+
+
+async def test_warming_with_no_provider_builds_nothing_and_raises_nothing(settings_env):
+    from app.ai import openai_client
+
+    cache = openai_client._clients.setdefault(asyncio.get_running_loop(), {})
+    before = dict(cache)
+    settings_env(OPENAI_API_KEY=None, OPENAI_BASE_URL=None)
+    assert not openai_client.warm_openai_client()
+    settings_env(LLM_PROVIDER="local", LOCAL_LLM_URL="")
+    assert not openai_client.warm_openai_client()  # misconfigured: the turn will say so
+    assert cache == before

@@ -73,6 +73,21 @@ def get_openai_client(*, audio: bool = False) -> AsyncOpenAI:
     return client
 
 
+def warm_openai_client() -> bool:
+    """Build the chat client for the current settings now (app start-up), so that the first
+    AI turn does not: the SDK's client makes a TLS context and imports its HTTP stack on first
+    use, ~70 ms of the loop's time during which every socket of the process waits. False
+    (nothing built) when no model provider is configured (offline AI)."""
+    if get_settings().llm_provider == "offline":
+        return False
+    try:
+        client = get_openai_client()
+    except AIUnavailableError:
+        return False
+    _ = client.chat.completions  # the SDK's resources are made on first access too
+    return True
+
+
 async def close_openai_clients() -> None:
     """Close the clients made on the running loop (app shutdown)."""
     try:
