@@ -52,9 +52,9 @@ async def ws_ticket(body: WsTicketRequest, user_id: TokenUserId) -> WsTicketPubl
 
     Issued to the interview's candidate and to super_admin / hr_manager; interviewers get
     one too, for the read-only observe socket (the candidate and voice sockets refuse them).
-    The user and the interview are read in one statement, and no database connection is held
-    while the ticket is stored in Redis.
     """
+    # the user and the interview in one statement; no database connection is held while
+    # Redis stores the ticket (every socket's open: docs/benchmarks.md)
     found = await interview_service.connect_lookup(user_id, body.interview_id)
     if found.user is None:
         raise UNAUTHORIZED
