@@ -60,12 +60,21 @@ async def get_interview(session: AsyncSession, interview_id: int) -> Interview:
     return interview
 
 
+def owns(user: User, candidate_user_id: int | None) -> bool:
+    """True when `user` is the candidate whose user id is `candidate_user_id`."""
+    return (
+        user.role == Role.CANDIDATE
+        and candidate_user_id is not None
+        and candidate_user_id == user.id
+    )
+
+
 async def is_owner(session: AsyncSession, user: User, interview: Interview) -> bool:
     """True when `user` is the interview's candidate."""
     if user.role != Role.CANDIDATE:
-        return False
+        return False  # no read needed
     candidate = await session.get(Candidate, interview.candidate_id)
-    return candidate is not None and candidate.user_id == user.id
+    return owns(user, candidate.user_id if candidate is not None else None)
 
 
 async def get_readable(session: AsyncSession, user: User, interview_id: int) -> Interview:
@@ -95,12 +104,7 @@ class ConnectLookup:
 
     def owned(self) -> bool:
         """True when the user is the interview's candidate."""
-        return (
-            self.user is not None
-            and self.user.role == Role.CANDIDATE
-            and self.candidate_user_id is not None
-            and self.candidate_user_id == self.user.id
-        )
+        return self.user is not None and owns(self.user, self.candidate_user_id)
 
 
 async def connect_lookup(user_id: int, interview_id: int | None) -> ConnectLookup:
@@ -108,20 +112,16 @@ async def connect_lookup(user_id: int, interview_id: int | None) -> ConnectLooku
     PostgreSQL, with no transaction around it): the ticket request and the handshake read
     them on every socket's open, and under load each round trip is a loop iteration."""
     async with autocommit_session() as db:
-        if interview_id is None:
-            user = await db.get(User, user_id)
-            interview, candidate_user_id = None, None
-        else:
-            found = (
-                await db.exec(
-                    select(User, Interview, Candidate.user_id)
-                    .select_from(User)
-                    .outerjoin(Interview, col(Interview.id) == interview_id)
-                    .outerjoin(Candidate, col(Candidate.id) == col(Interview.candidate_id))
-                    .where(col(User.id) == user_id)
-                )
-            ).first()
-            user, interview, candidate_user_id = found if found is not None else (None,) * 3
+        found = (
+            await db.exec(
+                select(User, Interview, Candidate.user_id)
+                .select_from(User)  # no interview id: `IS NULL`, which matches no interview
+                .outerjoin(Interview, col(Interview.id) == interview_id)
+                .outerjoin(Candidate, col(Candidate.id) == col(Interview.candidate_id))
+                .where(col(User.id) == user_id)
+            )
+        ).first()
+    user, interview, candidate_user_id = found if found is not None else (None,) * 3
     if user is not None and not user.is_active:
         user = None
     return ConnectLookup(user, interview, candidate_user_id)
