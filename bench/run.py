@@ -15,7 +15,8 @@ BENCH_PIN=0 (no CPU pinning), BENCH_PG_URL (admin DSN, default postgres@127.0.0.
 BENCH_REDIS_URL (default redis://127.0.0.1:6379/14, flushed before and after),
 BENCH_TOKENS (100) and BENCH_RATE (50), BENCH_OUT (results folder), BENCH_BACKEND (the
 backend tree to measure, default this checkout's `backend/`), BENCH_ONLY=stream|idle (a
-partial run).
+partial run), BENCH_ONLY=phases (the server's CPU per step of a socket's life alone:
+bench/phases.py; the quick run does it too, for 10 sockets, bare and embedded).
 
 Exit status 1 when any run had errors (protocol errors, lost or duplicated chunks, failed
 connections, a server that crashed or logged a traceback); timings never fail a run, they
@@ -44,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import phases  # bench/phases.py (this script's folder is on sys.path)
+
 ROOT = Path(__file__).resolve().parents[1]
 # the HireEz backend to measure (default: this checkout's; another tree for an A/B run)
 BACKEND = Path(os.environ.get("BENCH_BACKEND", str(ROOT / "backend"))).resolve()
@@ -63,6 +66,8 @@ MAX_WAIT_S = 20.0 if QUICK else 8.0  # for every socket to be open before measur
 # greetings still streaming as idle sockets' memory
 IDLE_MAX_WAIT_S = 20.0 if QUICK else 40.0
 STANDIN_PID = [0]
+PHASES_N = 10 if QUICK else 200  # sockets of the per-step CPU run (bench/phases.py)
+PHASES_CONC = 10
 # What fails a full run: the stream itself went wrong, or the server died. Past capacity a full
 # run also meets refused or timed-out connections and failed turns (pool timeouts): those are
 # reported (they are findings), but they fail only the quick run, whose load is far below it.
@@ -138,6 +143,7 @@ class Bench:
     overload: list[str] = field(default_factory=list)  # errors past capacity (full run)
     notes: list[str] = field(default_factory=list)
     server_cpus: set[int] = field(default_factory=set)
+    phases: dict[str, dict[str, Any]] = field(default_factory=dict)  # target -> phases.measure
     helper_cpus: set[int] = field(default_factory=set)
 
     def elapsed(self) -> float:
@@ -383,6 +389,64 @@ def run_scenario(
     return result
 
 
+def start_standin(bench: Bench, tokens: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The OpenAI-compatible stand-in in benchmark mode: `tokens` stamped tokens a reply."""
+    port = free_port()
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "tests.support.openai_standin",
+                "--port",
+                str(port),
+                "--bench-tokens",
+                str(tokens),
+                "--bench-rate",
+                str(RATE),
+            ],
+            cwd=BACKEND,
+            env={**os.environ, "PYTHONPATH": str(BACKEND)},
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            preexec_fn=pinned(bench.helper_cpus),
+        )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def run_phases(bench: Bench, target: Target, standin: str) -> None:
+    """The server's CPU per step of a socket's life (bench/phases.py), against a stand-in
+    that replies with phases.REPLY_TOKENS tokens."""
+    log = OUT / f"server-{target.name}-phases.log"
+    if not target.is_bare:  # the same server, pointed at the short-reply stand-in
+        target = Target(
+            target.name,
+            env={**target.env, "OPENAI_BASE_URL": standin + "/v1"},
+            creds=target.creds,
+            offset=target.offset,
+        )
+    proc, url = start_server(bench, target, standin, log)
+    creds = None
+    if target.creds is not None:
+        creds = json.loads(target.creds.read_text())[target.offset : target.offset + PHASES_N]
+    try:
+        result = asyncio.run(phases.measure(url, proc.pid, creds, PHASES_N, PHASES_CONC))
+    except Exception as exc:
+        result = {"cpu_ms": {}, "errors": [repr(exc)]}
+    crashed = proc.poll() is not None
+    stop(proc)
+    tracebacks = log.read_text(errors="replace").count("Traceback")
+    errors = list(result["errors"])
+    if crashed:
+        errors.append("server crashed")
+    if tracebacks:
+        errors.append(f"{tracebacks} traceback(s) in the server's log")
+    if errors:
+        bench.failures.append(f"{target.name} phases: {errors[:3]}")
+    bench.phases[target.name] = result
+    bench.log(f"{target.name} phases: server CPU ms per socket {result['cpu_ms']}")
+
+
 def p99(result: dict[str, Any]) -> float:
     value = result.get("chunk_latency_ms", {}).get("p99")
     return float("inf") if value is None else float(value)
@@ -488,6 +552,8 @@ def markdown(bench: Bench, meta: dict[str, Any], largest: dict[str, str]) -> str
         "",
     ]
     scenarios = [(sc.name, sc.k, sc.think) for sc in [*SWEEP, IDLE]]
+    if bench.phases:
+        lines += phases_markdown(bench)
     for name, k, think in scenarios:
         runs = {
             r["target"]: r
@@ -532,6 +598,32 @@ def markdown(bench: Bench, meta: dict[str, Any], largest: dict[str, str]) -> str
     return "\n".join(lines) + "\n"
 
 
+def phases_markdown(bench: Bench) -> list[str]:
+    names = [t for t in ("bare", "embedded", "real") if t in bench.phases]
+    label = {"bare": "bare", "embedded": "HireEz embedded", "real": "HireEz PG+Redis"}
+    rows = {
+        "login": "log in (`POST /auth/login`)",
+        "ticket": "ticket (`POST /auth/ws-ticket`)",
+        "handshake": "socket's handshake",
+        "start": "`start` and its greeting turn",
+        "answer": "one answer and its reply turn",
+    }
+    lines = [
+        "## Server CPU per step of a socket's life (ms)",
+        "",
+        f"({PHASES_N} sockets, {PHASES_CONC} at a time, each step for all before the next; "
+        f"replies of {phases.REPLY_TOKENS} tokens: bench/phases.py)",
+        "",
+        "| step | " + " | ".join(label[n] for n in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for step in phases.STEPS:
+        cells = [fmt(bench.phases[n].get("cpu_ms", {}).get(step)) for n in names]
+        lines.append(f"| {rows[step]} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
 def versions() -> str:
     out = [f"Python {platform.python_version()}"]
     from importlib.metadata import PackageNotFoundError, version
@@ -564,49 +656,39 @@ def main() -> int:
     if "real" in modes and not (reachable("127.0.0.1", 5432) and reachable("127.0.0.1", 6379)):
         bench.notes.append("PostgreSQL + Redis not reachable on 127.0.0.1: real mode skipped")
         modes.remove("real")
-    standin_port = free_port()
-    standin = f"http://127.0.0.1:{standin_port}"
-    standin_log = (OUT / "standin.log").open("wb")
-    standin_proc = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "tests.support.openai_standin",
-            "--port",
-            str(standin_port),
-            "--bench-tokens",
-            str(TOKENS),
-            "--bench-rate",
-            str(RATE),
-        ],
-        cwd=BACKEND,
-        env={**os.environ, "PYTHONPATH": str(BACKEND)},
-        stdout=standin_log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=pinned(bench.helper_cpus),
-    )
+    standin_proc, standin = start_standin(bench, TOKENS, OUT / "standin.log")
+    helpers: list[subprocess.Popen[bytes]] = [standin_proc]
     targets: list[Target] = [Target("bare")]
     largest: dict[str, str] = {}
     STANDIN_PID[0] = standin_proc.pid
+    only = os.environ.get("BENCH_ONLY", "")  # stream | idle | phases: a partial run
     try:
         wait_http(standin + "/v1/models", standin_proc)
         need = sum(sc.k for sc in [*SWEEP, IDLE]) + PROBES * max(sc.k for sc in SWEEP)
+        need += PHASES_N
         for mode in modes:
             targets.append(prepare_hireez(bench, mode, standin, need))
         sweeps: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
-        only = os.environ.get("BENCH_ONLY", "")  # stream | idle: a partial run (not make bench)
-        if only != "idle":
+        if only == "phases" or QUICK:
+            short_proc, short = start_standin(bench, phases.REPLY_TOKENS, OUT / "standin-short.log")
+            helpers.append(short_proc)
+            wait_http(short + "/v1/models", short_proc)
+            # the quick run: the bare relay and the first HireEz set-up (the code is the same)
+            for target in targets[:2] if QUICK else targets:
+                run_phases(bench, target, short)
+                target.offset += PHASES_N
+        if only not in ("idle", "phases"):
             for sc in SWEEP:
                 for target in targets:
                     sweeps[target.name].append(run_scenario(bench, target, sc, standin))
             for target in targets:
                 largest[target.name] = largest_k(bench, target, sweeps[target.name], standin)
-        if only != "stream":
+        if only not in ("stream", "phases"):
             for target in targets:
                 run_scenario(bench, target, IDLE, standin)
     finally:
-        stop(standin_proc)
-        standin_log.close()
+        for helper in helpers:
+            stop(helper)
         for target in targets:
             for clean in target.cleanup:
                 try:
