@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -56,6 +56,29 @@ from app.services.turn_saves import INTERVIEW_STATUS, save_ai_turn, save_answer
 
 logger = logging.getLogger("app.conductor")
 
+# On every interview's first open and every answer: built once, their parameters bound at run
+# time (building a statement and its cache key cost about as much as running it)
+_START = (  # scheduled -> in_progress
+    update(Interview)
+    .where(col(Interview.id) == bindparam("interview"))  # not `id`: a column's name
+    .where(col(Interview.status) == InterviewStatus.SCHEDULED)
+    .values(status=InterviewStatus.IN_PROGRESS, started_at=bindparam("now"))
+    .execution_options(synchronize_session=False)  # no objects of it in the session
+)
+_LAST_TURN = (
+    select(InterviewTranscript)
+    .where(col(InterviewTranscript.interview_id) == bindparam("id"))
+    .order_by(col(InterviewTranscript.seq).desc())
+    .limit(1)
+)
+_ANSWER_ID = (
+    select(InterviewTranscript.id)
+    .where(col(InterviewTranscript.interview_id) == bindparam("id"))
+    .where(col(InterviewTranscript.client_msg_id) == bindparam("cid"))
+)
+_REPLY_ID = select(InterviewTranscript.id).where(
+    col(InterviewTranscript.reply_to_id) == bindparam("answer")
+)
 TURN_LEASE_SEC = 30
 LEASE_REFRESH_SEC = 10
 COMPLETE_TEXT = "The interview is complete. Thank you for your time; HR will be in touch."
@@ -231,12 +254,7 @@ class InterviewConductorService:
         whether the greeting is still due."""
         async with autocommit_session() as db:
             # the UPDATE first: a scheduled interview (every first start) takes one statement
-            started = await db.exec(
-                update(Interview)
-                .where(col(Interview.id) == interview_id)
-                .where(col(Interview.status) == InterviewStatus.SCHEDULED)
-                .values(status=InterviewStatus.IN_PROGRESS, started_at=utcnow())
-            )
+            started = await db.exec(_START, params={"interview": interview_id, "now": utcnow()})
             if started.rowcount:
                 await db.commit()
                 was_running = False
@@ -386,14 +404,7 @@ class InterviewConductorService:
     async def _unanswered(interview_id: int) -> InterviewTranscript | None:
         """The last candidate turn, if no AI turn answers it."""
         async with autocommit_session() as db:
-            last = (
-                await db.exec(
-                    select(InterviewTranscript)
-                    .where(InterviewTranscript.interview_id == interview_id)
-                    .order_by(col(InterviewTranscript.seq).desc())
-                    .limit(1)
-                )
-            ).first()
+            last = (await db.exec(_LAST_TURN, params={"id": interview_id})).first()
         if last is None or last.role != TranscriptRole.CANDIDATE:
             return None
         return last
@@ -537,32 +548,18 @@ class InterviewConductorService:
         it changes nothing (checked before a turn starts, so it is silent also meanwhile)."""
         async with autocommit_session() as db:
             answer_id = (
-                await db.exec(
-                    select(InterviewTranscript.id)
-                    .where(InterviewTranscript.interview_id == interview_id)
-                    .where(InterviewTranscript.client_msg_id == client_msg_id)
-                )
+                await db.exec(_ANSWER_ID, params={"id": interview_id, "cid": client_msg_id})
             ).first()
             if answer_id is None:
                 return False
-            replied = (
-                await db.exec(
-                    select(InterviewTranscript.id).where(
-                        InterviewTranscript.reply_to_id == answer_id
-                    )
-                )
-            ).first()
+            replied = (await db.exec(_REPLY_ID, params={"answer": answer_id})).first()
             return replied is not None
 
     @staticmethod
     async def _retry_or_skip(
         db: Any, existing: InterviewTranscript
     ) -> tuple[InterviewTranscript, bool] | None:
-        replied = (
-            await db.exec(
-                select(InterviewTranscript.id).where(InterviewTranscript.reply_to_id == existing.id)
-            )
-        ).first()
+        replied = (await db.exec(_REPLY_ID, params={"answer": existing.id})).first()
         return None if replied is not None else (existing, False)
 
     async def _ai_turn(

@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as redis_asyncio
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.ai.chains.question_chain import draft_questions
 from app.ai.errors import AIUnavailableError
 from app.core.config import Settings
-from app.core.database import autocommit_session
+from app.core.database import autocommit
 from app.models import (
     Candidate,
     Evaluation,
@@ -60,13 +63,10 @@ async def get_interview(session: AsyncSession, interview_id: int) -> Interview:
     return interview
 
 
-def owns(user: User, candidate_user_id: int | None) -> bool:
-    """True when `user` is the candidate whose user id is `candidate_user_id`."""
-    return (
-        user.role == Role.CANDIDATE
-        and candidate_user_id is not None
-        and candidate_user_id == user.id
-    )
+def owns(role: Role, user_id: int | None, candidate_user_id: int | None) -> bool:
+    """True when the user `user_id` with `role` is the candidate whose user id is
+    `candidate_user_id`."""
+    return role == Role.CANDIDATE and candidate_user_id is not None and candidate_user_id == user_id
 
 
 async def is_owner(session: AsyncSession, user: User, interview: Interview) -> bool:
@@ -74,7 +74,7 @@ async def is_owner(session: AsyncSession, user: User, interview: Interview) -> b
     if user.role != Role.CANDIDATE:
         return False  # no read needed
     candidate = await session.get(Candidate, interview.candidate_id)
-    return owns(user, candidate.user_id if candidate is not None else None)
+    return owns(user.role, user.id, candidate.user_id if candidate is not None else None)
 
 
 async def get_readable(session: AsyncSession, user: User, interview_id: int) -> Interview:
@@ -95,53 +95,78 @@ async def get_owned(session: AsyncSession, user: User, interview_id: int) -> Int
 
 @dataclass(frozen=True, slots=True)
 class ConnectLookup:
-    """What a socket's opening checks read: the user (None when unknown or inactive), the
-    interview (None when unknown) and the user id of the interview's candidate."""
+    """What a socket's opening checks read: the user's role (None when the user is unknown or
+    inactive), the interview's id and status (None when it is unknown) and the user id of the
+    interview's candidate."""
 
-    user: User | None
-    interview: Interview | None
+    user_id: int
+    role: Role | None
+    interview_id: int | None
+    status: InterviewStatus | None
     candidate_user_id: int | None
 
     def owned(self) -> bool:
         """True when the user is the interview's candidate."""
-        return self.user is not None and owns(self.user, self.candidate_user_id)
+        return self.role is not None and owns(self.role, self.user_id, self.candidate_user_id)
+
+
+_USERS: Any = User.__table__  # type: ignore[attr-defined]
+_INTERVIEWS: Any = Interview.__table__  # type: ignore[attr-defined]
+_CANDIDATES: Any = Candidate.__table__  # type: ignore[attr-defined]
+# Built once, in Core: on every socket's open (the ticket and the handshake), where building the
+# statement, its cache key and the ORM's row objects cost ~3x running it (docs/benchmarks.md).
+# No interview id binds NULL, which matches no interview.
+_CONNECT_LOOKUP = (
+    core_select(
+        _USERS.c.role,
+        _USERS.c.is_active,
+        _INTERVIEWS.c.id,
+        _INTERVIEWS.c.status,
+        _CANDIDATES.c.user_id,
+    )
+    .select_from(_USERS)
+    .outerjoin(_INTERVIEWS, _INTERVIEWS.c.id == bindparam("interview_id"))
+    .outerjoin(_CANDIDATES, _CANDIDATES.c.id == _INTERVIEWS.c.candidate_id)
+    .where(_USERS.c.id == bindparam("user_id"))
+)
 
 
 async def connect_lookup(user_id: int, interview_id: int | None) -> ConnectLookup:
     """The user, the interview and whose it is, in one statement (one round trip on
     PostgreSQL, with no transaction around it): the ticket request and the handshake read
     them on every socket's open, and under load each round trip is a loop iteration."""
-    async with autocommit_session() as db:
-        found = (
-            await db.exec(
-                select(User, Interview, Candidate.user_id)
-                .select_from(User)  # no interview id: `IS NULL`, which matches no interview
-                .outerjoin(Interview, col(Interview.id) == interview_id)
-                .outerjoin(Candidate, col(Candidate.id) == col(Interview.candidate_id))
-                .where(col(User.id) == user_id)
-            )
+    async with autocommit() as conn:
+        row = (
+            await conn.execute(_CONNECT_LOOKUP, {"user_id": user_id, "interview_id": interview_id})
         ).first()
-    user, interview, candidate_user_id = found if found is not None else (None,) * 3
-    if user is not None and not user.is_active:
-        user = None
-    return ConnectLookup(user, interview, candidate_user_id)
+    if row is None:
+        return ConnectLookup(user_id, None, None, None, None)
+    role, active, found_id, status, candidate_user_id = row
+    return ConnectLookup(
+        user_id,
+        Role(role) if active else None,
+        found_id,
+        InterviewStatus(status) if status is not None else None,
+        candidate_user_id,
+    )
 
 
-def check_can_connect(found: ConnectLookup) -> Interview:
-    """The ticket request's checks after the user's (401), in the handshake's order: exists
-    (404), access (403), state (409: completed, cancelled or expired).
+def check_can_connect(found: ConnectLookup) -> int:
+    """The interview's id, after the ticket request's checks past the user's (401), in the
+    handshake's order: exists (404), access (403), state (409: completed, cancelled or
+    expired).
 
     Interviewers pass too: they may use the read-only observe socket (API.md), and the
     socket itself refuses them on the candidate and voice endpoints.
     """
-    assert found.user is not None
-    if found.interview is None:
+    assert found.role is not None
+    if found.interview_id is None or found.status is None:
         raise NotFoundError("Interview not found")
-    if found.user.role not in READERS and not found.owned():
+    if found.role not in READERS and not found.owned():
         raise ForbiddenError("This interview is not yours")
-    if found.interview.status in FINISHED:
-        raise ConflictError(f"Interview is {found.interview.status.value}")
-    return found.interview
+    if found.status in FINISHED:
+        raise ConflictError(f"Interview is {found.status.value}")
+    return found.interview_id
 
 
 # -- creation ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -119,14 +119,33 @@ class InterviewSession:
         return cls(**orjson.loads(raw))  # JSON as it came: no copy of a whole session
 
 
+# The reads of a socket's open, built once with their parameters bound at run time: building a
+# statement and its cache key cost about as much as running it (docs/benchmarks.md).
+_MAX_SEQ = select(func.max(InterviewTranscript.seq)).where(
+    col(InterviewTranscript.interview_id) == bindparam("id")
+)
+_TRANSCRIPT = (
+    select(InterviewTranscript)
+    .where(col(InterviewTranscript.interview_id) == bindparam("id"))
+    .order_by(col(InterviewTranscript.seq))
+)
+# the interview with its job and candidate in one query
+_RECORD = (
+    select(Interview, Job, Candidate)
+    .outerjoin(Job, col(Job.id) == col(Interview.job_id))
+    .outerjoin(Candidate, col(Candidate.id) == col(Interview.candidate_id))
+    .where(col(Interview.id) == bindparam("id"))
+)
+_QUESTIONS = (
+    select(InterviewQuestion)
+    .where(col(InterviewQuestion.interview_id) == bindparam("id"))
+    .order_by(col(InterviewQuestion.order))
+)
+
+
 async def max_saved_seq(interview_id: int) -> int:
     async with autocommit_session() as db:
-        result = await db.exec(
-            select(func.max(InterviewTranscript.seq)).where(
-                InterviewTranscript.interview_id == interview_id
-            )
-        )
-        value = result.one()
+        value = (await db.exec(_MAX_SEQ, params={"id": interview_id})).one()
     return int(value or 0)
 
 
@@ -142,34 +161,17 @@ class InterviewRecord:
 
 
 async def transcript_rows(db: AsyncSession, interview_id: int) -> list[InterviewTranscript]:
-    result = await db.exec(
-        select(InterviewTranscript)
-        .where(InterviewTranscript.interview_id == interview_id)
-        .order_by(col(InterviewTranscript.seq))
-    )
-    return list(result.all())
+    return list((await db.exec(_TRANSCRIPT, params={"id": interview_id})).all())
 
 
 async def load_record(interview_id: int) -> InterviewRecord | None:
     async with autocommit_session() as db:
-        # the interview with its job and candidate in one query (a socket's `start` rebuilds
-        # the session: these are on every interview's first open, `make bench`)
-        found = (
-            await db.exec(
-                select(Interview, Job, Candidate)
-                .outerjoin(Job, col(Job.id) == col(Interview.job_id))
-                .outerjoin(Candidate, col(Candidate.id) == col(Interview.candidate_id))
-                .where(col(Interview.id) == interview_id)
-            )
-        ).first()
+        # a socket's `start` rebuilds the session: on every interview's first open
+        found = (await db.exec(_RECORD, params={"id": interview_id})).first()
         if found is None:
             return None
         interview, job, candidate = found
-        questions = await db.exec(
-            select(InterviewQuestion)
-            .where(InterviewQuestion.interview_id == interview_id)
-            .order_by(col(InterviewQuestion.order))
-        )
+        questions = await db.exec(_QUESTIONS, params={"id": interview_id})
         return InterviewRecord(
             interview=interview,
             job=job,

@@ -56,9 +56,8 @@ async def ws_ticket(body: WsTicketRequest, user_id: TokenUserId) -> WsTicketPubl
     # the user and the interview in one statement; no database connection is held while
     # Redis stores the ticket (every socket's open: docs/benchmarks.md)
     found = await interview_service.connect_lookup(user_id, body.interview_id)
-    if found.user is None:
+    if found.role is None:
         raise UNAUTHORIZED
-    interview = interview_service.check_can_connect(found)
-    assert interview.id is not None
-    ticket, ttl = await issue_ws_ticket(user_id, interview.id)
+    interview_id = interview_service.check_can_connect(found)
+    ticket, ttl = await issue_ws_ticket(user_id, interview_id)
     return WsTicketPublic(ticket=ticket, expires_in=ttl)

@@ -131,21 +131,19 @@ async def authorize(token: str, raw_id: str, observer: bool) -> tuple[int, int] 
     if ticket_interview is not None and ticket_interview != interview_id:
         return CLOSE_UNAUTHORIZED  # a ticket is good for its own interview only
     found = await connect_lookup(user_id, interview_id)
-    user, interview = found.user, found.interview
-    if user is None:
+    if found.role is None:
         return CLOSE_UNAUTHORIZED
-    if interview is None:
+    if found.interview_id is None:
         return CLOSE_NOT_FOUND
     if observer:
-        allowed = user.role in OBSERVER_ROLES
+        allowed = found.role in OBSERVER_ROLES
     else:
-        allowed = user.role in CANDIDATE_SOCKET_ROLES or found.owned()
+        allowed = found.role in CANDIDATE_SOCKET_ROLES or found.owned()
     if not allowed:
         return CLOSE_ACCESS_DENIED
-    if interview.status in FINISHED:
+    if found.status in FINISHED:
         return CLOSE_INVALID_STATE
-    assert interview.id is not None
-    return user_id, interview.id
+    return user_id, found.interview_id
 
 
 def origin_allowed(headers: Headers) -> bool:
