@@ -157,3 +157,44 @@ async def test_the_relay_carries_every_event_and_the_text_so_far_to_other_proces
     finally:
         await pubsub.aclose()
         await listener.aclose()
+
+
+class _Follower:
+    """A socket's subscription, as far as the log sees one: it is pushed every event."""
+
+    def __init__(self) -> None:
+        self.got: list[str] = []
+
+    def push(self, event: dict[str, object]) -> None:
+        self.got.append(str(event["type"]))
+
+
+async def test_an_ended_interviews_log_stays_while_a_socket_follows_it_or_news_is_unflushed(app):
+    """The log of an interview that has ended is forgotten only when no socket of this
+    process follows it and all it published has been flushed; one in progress is kept."""
+    hub = get_hub()
+    ended, live = hub.log(424250), hub.log(424251)
+    for log in (ended, live):
+        await log.begin(db_max_seq=0)
+    follower = _Follower()
+    ended.subscribers.add(follower)
+    await ended.publish({"type": "ended", "content": "The interview has ended."})
+    await live.publish({"type": "thinking"})
+    hub.release_if_finished(ended)
+    assert hub.logs.get(424250) is ended  # not flushed yet, and followed
+    await hub.flushed()
+    assert hub.logs.get(424250) is ended  # flushed, still followed
+    assert follower.got == ["ended"]
+    ended.subscribers.discard(follower)
+    await hub.unfollow_if_idle(424250)
+    assert 424250 not in hub.logs
+    hub.release_if_finished(live)
+    await hub.unfollow_if_idle(424251)
+    assert hub.logs.get(424251) is live  # not ended: kept
+
+    # ended with nobody following: gone after its flush, with the flush that carried it
+    await hub.log(424252).begin(db_max_seq=0)
+    await hub.log(424252).publish({"type": "complete", "content": "Thank you."})
+    assert 424252 in hub.logs
+    await hub.flushed()
+    assert 424252 not in hub.logs

@@ -20,6 +20,7 @@ from sqlmodel import col
 from app.core.database import session_factory
 from app.models import Interview, InterviewStatus, Role, utcnow
 from app.services import lifecycle
+from app.services.interview_events import get_hub
 from app.services.interview_session import load_session, save_session
 from tests.support.api_helpers import API
 from tests.support.factories import auth, make_interview, make_user, token
@@ -166,6 +167,42 @@ async def test_answering_the_last_question_closes_and_completes(ws_url, db, clie
     assert await _refused(ws_url, path, setup.candidate_user) == 4003
     assert await _refused(ws_url, path, hr) == 4003
     assert await _refused(ws_url, observe_path(setup), hr) == 4003
+
+
+async def test_a_finished_interview_leaves_no_event_log_behind_once_its_sockets_are_gone(
+    ws_url, db
+):
+    """A process keeps an event log per interview it serves; a finished one refuses every
+    socket (4003), so its log goes once its sockets have closed and its events are flushed,
+    while an interview still in progress keeps its own (docs/benchmarks.md: one log per
+    interview ever served, until the process restarted)."""
+    hub = get_hub()
+    done = await make_interview(db, questions=["Tell me about a system you designed."])
+    going = await make_interview(db, questions=["First?", "Second?"])
+    ws_going = await open_candidate(ws_url, going)
+    await start(ws_going)
+    ws = await open_candidate(ws_url, done)
+    await start(ws)
+    await ws.send({"type": "message", "content": LONG_ANSWER, "client_msg_id": "last"})
+    await ws.recv_until("complete")
+    assert await ws.expect_close() == 1000
+
+    async def released() -> bool:
+        await hub.flushed()
+        return done.interview.id not in hub.logs
+
+    await wait_for(released, what="the finished interview's log to go")
+    assert going.interview.id in hub.logs  # in progress, its socket open: kept
+    await ws_going.send({"type": "message", "content": LONG_ANSWER, "client_msg_id": "a1"})
+    frames = await ws_going.recv_until("stream_end")
+    assert one(frames, "stream_end")["is_complete"] is False
+    await ws_going.close()
+    # the candidate may come back to an interview in progress: its log stays
+    await hub.flushed()
+    assert going.interview.id in hub.logs
+    path = f"/ws/interview/{done.interview.id}"
+    assert await _refused(ws_url, path, done.candidate_user) == 4003
+    assert done.interview.id not in hub.logs  # the refusal did not bring it back
 
 
 async def test_time_up_the_next_answer_gets_the_closing_turn(ws_url, setup):

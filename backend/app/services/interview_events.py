@@ -210,6 +210,7 @@ class InterviewEventLog:
         "_state_ttl_at",
         "_unflushed",
         "epoch",
+        "finished",
         "hub",
         "interview_id",
         "last_seq",
@@ -228,6 +229,7 @@ class InterviewEventLog:
         self.pending: PendingStream | None = None
         self.pending_known = True  # False while following a stream whose start we missed
         self.speaking = False  # between an answer's `thinking` and its turn's end
+        self.finished = False  # `ended` or `complete` seen: no socket will open on it again
         self.recent: list[Event] = []  # seq order; empty between turns (`_apply`)
         self.subscribers: set[Subscriber] = set()
         self._next = 0
@@ -308,6 +310,8 @@ class InterviewEventLog:
             if len(self.recent) > RECENT_EVENTS:
                 del self.recent[0]
         kind = event["type"]
+        if kind in ("ended", "complete"):
+            self.finished = True
         if kind in ("thinking", "stream_start", "transcription"):
             self.speaking = True
         elif kind in ("stream_end", "ended", "complete") or (
@@ -488,6 +492,8 @@ class EventHub:
                 await self._flush(batch)
                 if oldest is not None:
                     metrics.EVENT_FLUSH_LAG.observe(time.monotonic() - oldest)
+                for log in batch:
+                    self.release_if_finished(log)
             except (
                 Exception
             ):  # a Redis hiccup must not kill the live relay; sockets here still get events
@@ -622,10 +628,28 @@ class EventHub:
                 await self._pubsub.subscribe(live_channel(interview_id))
         await asyncio.wait_for(ready.wait(), timeout=5)
 
+    def release_if_finished(self, log: InterviewEventLog) -> None:
+        """Forget the log of an interview that has ended once nothing here uses it any more:
+        no socket of this process follows it and everything it published has been flushed.
+        A finished interview refuses every new socket (4003), so nobody will read it again,
+        and a process would otherwise keep a log (~630 bytes) for every interview it ever
+        served until it restarts (docs/benchmarks.md). An event published after this (a turn
+        still winding down) goes to the old object, as before, and is flushed as before."""
+        if (
+            log.finished
+            and not log.subscribers
+            and not log._unflushed
+            and log not in self._dirty
+            and self.logs.get(log.interview_id) is log
+        ):
+            del self.logs[log.interview_id]
+
     async def unfollow_if_idle(self, interview_id: int) -> None:
         log = self.logs.get(interview_id)
         if log is not None and log.subscribers:
             return
+        if log is not None:
+            self.release_if_finished(log)
         if self._subscribed.pop(interview_id, None) is not None and self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.unsubscribe(live_channel(interview_id))
