@@ -288,6 +288,12 @@ async def test_cancel_closes_the_open_sockets_with_4003(ws_url, setup, db, clien
         return resp.json()["connected"] is False
 
     await wait_for(disconnected, what="connected false after the cancel")
+
+    async def released() -> bool:  # its sockets closed, its turn stopped: nothing reads it
+        await get_hub().flushed()
+        return interview_id not in get_hub().logs
+
+    await wait_for(released, what="the cancelled interview's event log to go")
     path = f"/ws/interview/{interview_id}"
     assert await _refused(ws_url, path, setup.candidate_user) == 4003
     assert await _refused(ws_url, observe_path(setup), hr) == 4003

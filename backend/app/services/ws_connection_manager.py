@@ -213,9 +213,16 @@ class ConnectionManager:
             self._close_local(interview_id, int(close["code"]), str(close["reason"]))
 
     def _close_local(self, interview_id: int, code: int, reason: str) -> None:
+        """The interview has ended for good (cancelled): close its sockets here; its event log
+        goes once they have (`EventHub.release_if_finished`), as an ended interview's does."""
         for conn in self.local.get(interview_id, set()):
             conn.send_error("INTERVIEW_INVALID_STATE", reason)
             conn.request_close(code)
+        hub = get_hub()
+        log = hub.logs.get(interview_id)
+        if log is not None:
+            log.finished = True
+            hub.release_if_finished(log)
 
     async def shut_interview(self, interview_id: int, code: int, reason: str) -> None:
         """The interview can no longer run (cancelled): stop its turn, close its sockets."""
