@@ -310,8 +310,9 @@ class InterviewEventLog:
             if len(self.recent) > RECENT_EVENTS:
                 del self.recent[0]
         kind = event["type"]
-        if kind in ("ended", "complete"):
+        if kind in ("ended", "complete") and not self.finished:
             self.finished = True
+            self.hub.ending.add(self)  # looked at after the next flush, not on every flush
         if kind in ("thinking", "stream_start", "transcription"):
             self.speaking = True
         elif kind in ("stream_end", "ended", "complete") or (
@@ -409,6 +410,9 @@ class EventHub:
 
     def __init__(self) -> None:
         self.logs: dict[int, InterviewEventLog] = {}
+        # logs of interviews that have just ended: forgotten after their last flush, unless a
+        # socket still follows them (then when it leaves: `unfollow_if_idle`)
+        self.ending: set[InterviewEventLog] = set()
         self._dirty: set[InterviewEventLog] = set()
         self._flush_scheduled = False
         self._flush_done = asyncio.Event()
@@ -492,8 +496,10 @@ class EventHub:
                 await self._flush(batch)
                 if oldest is not None:
                     metrics.EVENT_FLUSH_LAG.observe(time.monotonic() - oldest)
-                for log in batch:
-                    self.release_if_finished(log)
+                for log in list(self.ending):
+                    if log not in self._dirty:  # what it published has reached Redis
+                        self.ending.discard(log)
+                        self.release_if_finished(log)
             except (
                 Exception
             ):  # a Redis hiccup must not kill the live relay; sockets here still get events
@@ -607,6 +613,7 @@ class EventHub:
         await self.flushed()
         self._listener = self._pubsub = self._listen_redis = self._heartbeat = None
         self.logs.clear()
+        self.ending.clear()
         self._subscribed.clear()
 
     async def forget_all(self) -> None:
@@ -616,6 +623,7 @@ class EventHub:
             self.logs.pop(interview_id, None)
             await self.unfollow_if_idle(interview_id)
         self.logs.clear()
+        self.ending.clear()
 
     async def follow(self, interview_id: int) -> None:
         """Subscribe this process to an interview's live channel; returns once confirmed."""
@@ -627,6 +635,14 @@ class EventHub:
                 ready = self._subscribed[interview_id] = asyncio.Event()
                 await self._pubsub.subscribe(live_channel(interview_id))
         await asyncio.wait_for(ready.wait(), timeout=5)
+
+    def finish(self, log: InterviewEventLog) -> None:
+        """The interview has ended for good without an event saying so (a cancel): its log
+        goes as an ended interview's does."""
+        if not log.finished:
+            log.finished = True
+            self.ending.add(log)
+        self.release_if_finished(log)
 
     def release_if_finished(self, log: InterviewEventLog) -> None:
         """Forget the log of an interview that has ended once nothing here uses it any more:

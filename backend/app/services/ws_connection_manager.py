@@ -221,8 +221,7 @@ class ConnectionManager:
         hub = get_hub()
         log = hub.logs.get(interview_id)
         if log is not None:
-            log.finished = True
-            hub.release_if_finished(log)
+            hub.finish(log)
 
     async def shut_interview(self, interview_id: int, code: int, reason: str) -> None:
         """The interview can no longer run (cancelled): stop its turn, close its sockets."""
