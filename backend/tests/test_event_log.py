@@ -198,3 +198,14 @@ async def test_an_ended_interviews_log_stays_while_a_socket_follows_it_or_news_i
     assert 424252 in hub.logs
     await hub.flushed()
     assert 424252 not in hub.logs
+
+    # a follower's log (the events came from another process, nothing is flushed here): it
+    # goes when its last socket leaves, and is not kept for a flush that may never come
+    followed = hub.log(424253)
+    watcher = _Follower()
+    followed.subscribers.add(watcher)
+    followed.receive_remote(None, [{"type": "ended", "seq": 7, "content": "Ended."}])
+    assert watcher.got == ["ended"] and followed in hub.ending
+    followed.subscribers.discard(watcher)
+    await hub.unfollow_if_idle(424253)
+    assert 424253 not in hub.logs and followed not in hub.ending

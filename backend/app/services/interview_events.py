@@ -659,6 +659,7 @@ class EventHub:
             and self.logs.get(log.interview_id) is log
         ):
             del self.logs[log.interview_id]
+            self.ending.discard(log)  # (a follower's: it flushes nothing of its own)
 
     async def unfollow_if_idle(self, interview_id: int) -> None:
         log = self.logs.get(interview_id)
