@@ -8,7 +8,7 @@ last one), the stand-in and the load generator share the others. Writes
 `bench/results/bench.json` and `bench/results/bench.md` and prints the markdown.
 
     .venv/bin/python bench/run.py            # the full run, < 10 minutes on 2 cores
-    BENCH_QUICK=1 .venv/bin/python bench/run.py   # a ~1-minute smoke run
+    BENCH_QUICK=1 .venv/bin/python bench/run.py   # a smoke run, 1-1.5 minutes
 
 Environment: BENCH_QUICK=1 (smoke), BENCH_MODES=embedded,real (which HireEz set-ups),
 BENCH_PIN=0 (no CPU pinning), BENCH_PG_URL (admin DSN, default postgres@127.0.0.1:5432),
@@ -120,8 +120,8 @@ class Scenario:
 
 
 if QUICK:
-    SWEEP = [Scenario("stream", 20, measure=3.0, warmup=1.0)]
-    IDLE = Scenario("idle", 30, think=1.0, measure=3.0, warmup=0.5)
+    SWEEP = [Scenario("stream", 20, measure=2.0, warmup=1.0)]
+    IDLE = Scenario("idle", 30, think=1.0, measure=2.0, warmup=0.5)
     PROBES = 0
 else:
     SWEEP = [Scenario("stream", k, measure=5.0, warmup=1.5) for k in (100, 250, 500, 1000)]
