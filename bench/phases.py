@@ -111,13 +111,17 @@ async def measure(
             await asyncio.sleep(SETTLE_SEC)
             return round((cpu() - before) * 1000 / n, 2)
 
+        funcs = {
+            "login": login,
+            "ticket": ticket,
+            "handshake": handshake,
+            "start": start,
+            "answer": answer,
+        }
         ms: dict[str, float | None] = {}
-        funcs = {"login": login, "ticket": ticket, "handshake": handshake}
-        for name in STEPS:
-            if creds is None and name in ("login", "ticket"):
-                ms[name] = None
-                continue
-            ms[name] = await step(funcs.get(name) or (start if name == "start" else answer))
+        for name in STEPS:  # the bare relay has no login and no ticket
+            bare_skips = creds is None and name in ("login", "ticket")
+            ms[name] = None if bare_skips else await step(funcs[name])
     for s in sockets:
         if s.ws is not None:
             with contextlib.suppress(Exception):

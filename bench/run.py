@@ -418,17 +418,18 @@ def run_phases(bench: Bench, target: Target, standin: str) -> None:
     """The server's CPU per step of a socket's life (bench/phases.py), against a stand-in
     that replies with phases.REPLY_TOKENS tokens."""
     log = OUT / f"server-{target.name}-phases.log"
+    first = target.offset  # its own credentials, as run_scenario takes its K
+    target.offset += PHASES_N
     if not target.is_bare:  # the same server, pointed at the short-reply stand-in
         target = Target(
             target.name,
             env={**target.env, "OPENAI_BASE_URL": standin + "/v1"},
             creds=target.creds,
-            offset=target.offset,
         )
     proc, url = start_server(bench, target, standin, log)
     creds = None
     if target.creds is not None:
-        creds = json.loads(target.creds.read_text())[target.offset : target.offset + PHASES_N]
+        creds = json.loads(target.creds.read_text())[first : first + PHASES_N]
     try:
         result = asyncio.run(phases.measure(url, proc.pid, creds, PHASES_N, PHASES_CONC))
     except Exception as exc:
@@ -676,7 +677,6 @@ def main() -> int:
             # the quick run: the bare relay and the first HireEz set-up (the code is the same)
             for target in targets[:2] if QUICK else targets:
                 run_phases(bench, target, short)
-                target.offset += PHASES_N
         if only not in ("idle", "phases"):
             for sc in SWEEP:
                 for target in targets:

@@ -310,9 +310,8 @@ class InterviewEventLog:
             if len(self.recent) > RECENT_EVENTS:
                 del self.recent[0]
         kind = event["type"]
-        if kind in ("ended", "complete") and not self.finished:
-            self.finished = True
-            self.hub.ending.add(self)  # looked at after the next flush, not on every flush
+        if kind in ("ended", "complete"):
+            self.mark_finished()
         if kind in ("thinking", "stream_start", "transcription"):
             self.speaking = True
         elif kind in ("stream_end", "ended", "complete") or (
@@ -340,6 +339,13 @@ class InterviewEventLog:
                 self._drop_chunks(event["stream_id"])
         if kind.startswith("stream_") or kind in ("ended", "complete", "error"):
             self._state_dirty = True
+
+    def mark_finished(self) -> None:
+        """No socket will open on this interview again: the hub forgets the log once nothing
+        here uses it (`EventHub.release_if_finished`, looked at after the next flush)."""
+        if not self.finished:
+            self.finished = True
+            self.hub.ending.add(self)
 
     def _drop_through(self, seq: int) -> None:
         """A turn's `stream_end` is published after its row is saved, as every earlier durable
@@ -496,7 +502,7 @@ class EventHub:
                 await self._flush(batch)
                 if oldest is not None:
                     metrics.EVENT_FLUSH_LAG.observe(time.monotonic() - oldest)
-                for log in list(self.ending):
+                for log in list(self.ending) if self.ending else ():
                     if log not in self._dirty:  # what it published has reached Redis
                         self.ending.discard(log)
                         self.release_if_finished(log)
@@ -639,9 +645,7 @@ class EventHub:
     def finish(self, log: InterviewEventLog) -> None:
         """The interview has ended for good without an event saying so (a cancel): its log
         goes as an ended interview's does."""
-        if not log.finished:
-            log.finished = True
-            self.ending.add(log)
+        log.mark_finished()
         self.release_if_finished(log)
 
     def release_if_finished(self, log: InterviewEventLog) -> None:
