@@ -5,10 +5,12 @@ then for every scenario a fresh server process, HireEz (embedded: SQLite + in-pr
 real: PostgreSQL + Redis) or the bare relay (`bench/bare_relay.py`), and the load generator
 (`bench/loadgen.py`, a separate process) against it. The server runs alone on one CPU (the
 last one), the stand-in and the load generator share the others. Writes
-`bench/results/bench.json` and `bench/results/bench.md` and prints the markdown.
+`bench/results/bench.json` and `bench/results/bench.md` and prints the markdown. The quick
+run, which checks for errors only, runs each set-up on one server for all its steps and the
+set-ups side by side, unpinned.
 
     .venv/bin/python bench/run.py            # the full run, < 10 minutes on 2 cores
-    BENCH_QUICK=1 .venv/bin/python bench/run.py   # a smoke run, 1-1.5 minutes
+    BENCH_QUICK=1 .venv/bin/python bench/run.py   # a smoke run, under a minute
 
 Environment: BENCH_QUICK=1 (smoke), BENCH_MODES=embedded,real (which HireEz set-ups),
 BENCH_PIN=0 (no CPU pinning), BENCH_PG_URL (admin DSN, default postgres@127.0.0.1:5432),
@@ -16,7 +18,7 @@ BENCH_REDIS_URL (default redis://127.0.0.1:6379/14, flushed before and after),
 BENCH_TOKENS (100) and BENCH_RATE (50), BENCH_OUT (results folder), BENCH_BACKEND (the
 backend tree to measure, default this checkout's `backend/`), BENCH_ONLY=stream|idle (a
 partial run), BENCH_ONLY=phases (the server's CPU per step of a socket's life alone:
-bench/phases.py; the quick run does it too, for 10 sockets, bare and embedded).
+bench/phases.py; the quick run does it too, for 10 sockets).
 
 Exit status 1 when any run had errors (protocol errors, lost or duplicated chunks, failed
 connections, a server that crashed or logged a traceback); timings never fail a run, they
@@ -41,6 +43,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,6 +210,7 @@ class Target:
     creds: Path | None = None
     offset: int = 0
     cleanup: list[Any] = field(default_factory=list)
+    shared: Server | None = None  # the quick run: one server for all of this set-up's steps
 
     @property
     def is_bare(self) -> bool:
@@ -290,7 +295,21 @@ def prepare_hireez(bench: Bench, mode: str, standin: str, interviews: int) -> Ta
     return target
 
 
-def start_server(bench: Bench, target: Target, standin: str, log: Path) -> tuple[Any, str]:
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+    read: int = 0  # bytes of its log already searched for tracebacks
+
+    def new_tracebacks(self) -> int:
+        """Tracebacks its log gained since the last call (a shared server's log spans steps)."""
+        text = self.log.read_bytes()[self.read :]
+        self.read += len(text)
+        return text.count(b"Traceback")
+
+
+def start_server(bench: Bench, target: Target, standin: str, log: Path) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     if target.is_bare:
@@ -310,7 +329,17 @@ def start_server(bench: Bench, target: Target, standin: str, log: Path) -> tuple
             preexec_fn=pinned(bench.server_cpus),
         )
     wait_http(ready, proc)
-    return proc, url
+    return Server(proc, url, log)
+
+
+def server_for(
+    bench: Bench, target: Target, standin: str, log: Path
+) -> tuple[Server, Callable[[], None]]:
+    """The target's shared server (the quick run), or a new one and what stops it."""
+    if target.shared is not None:
+        return target.shared, lambda: None
+    server = start_server(bench, target, standin, log)
+    return server, lambda: stop(server.proc)
 
 
 def run_scenario(
@@ -318,7 +347,8 @@ def run_scenario(
 ) -> dict[str, Any]:
     label = f"{target.name} {sc.name} K={sc.k}" + (" (probe)" if probe else "")
     log = OUT / f"server-{target.name}-{sc.name}-{sc.k}{'-probe' if probe else ''}.log"
-    proc, url = start_server(bench, target, standin, log)
+    server, done = server_for(bench, target, standin, log)
+    proc, url = server.proc, server.url
     max_wait = IDLE_MAX_WAIT_S if sc.think > 0 else MAX_WAIT_S
     out = OUT / f"load-{target.name}-{sc.name}-{sc.k}{'-probe' if probe else ''}.json"
     cmd = [
@@ -366,8 +396,8 @@ def run_scenario(
         metrics_url = url + "/metrics"
         with contextlib.suppress(OSError), urllib.request.urlopen(metrics_url, timeout=5) as resp:  # noqa: S310
             log.with_suffix(".metrics.txt").write_bytes(resp.read())
-    stop(proc)
-    tracebacks = log.read_text(errors="replace").count("Traceback")
+    done()
+    tracebacks = server.new_tracebacks()
     if crashed:
         result.setdefault("errors", {})["server_crashed"] = 1
     if tracebacks:
@@ -414,19 +444,47 @@ def start_standin(bench: Bench, tokens: int, log: Path) -> tuple[subprocess.Pope
     return proc, f"http://127.0.0.1:{port}"
 
 
+def run_quick(bench: Bench, targets: list[Target], standin: str) -> None:
+    """The smoke run (it fails on errors only, never on timings): each set-up on one server of
+    its own for all its steps (per-step CPU, the sweep, the think-time run), the set-ups side by
+    side, nothing pinned. A full run starts a server per step and runs one step at a time."""
+
+    def steps(target: Target) -> None:
+        log = OUT / f"server-{target.name}-quick.log"
+        target.shared = server = start_server(bench, target, standin, log)
+        try:
+            run_phases(bench, target, standin)
+            for sc in [*SWEEP, IDLE]:
+                run_scenario(bench, target, sc, standin)
+        finally:
+            target.shared = None
+            stop(server.proc)  # each step saw whether it had crashed
+            if tracebacks := server.new_tracebacks():
+                bench.failures.append(f"{target.name}: {tracebacks} traceback(s) while stopping")
+
+    bench.notes.append(
+        "quick run: the set-ups ran side by side, each on one server for all its steps, nothing "
+        "pinned: its timings are not comparable with a full run's (it checks for errors)"
+    )
+    with ThreadPoolExecutor(len(targets)) as pool:
+        list(pool.map(steps, targets))
+
+
 def run_phases(bench: Bench, target: Target, standin: str) -> None:
     """The server's CPU per step of a socket's life (bench/phases.py), against a stand-in
-    that replies with phases.REPLY_TOKENS tokens."""
+    that replies with phases.REPLY_TOKENS tokens (the quick run: its shared server's stand-in,
+    TOKENS tokens)."""
     log = OUT / f"server-{target.name}-phases.log"
     first = target.offset  # its own credentials, as run_scenario takes its K
     target.offset += PHASES_N
-    if not target.is_bare:  # the same server, pointed at the short-reply stand-in
+    if not target.is_bare and target.shared is None:  # pointed at the short-reply stand-in
         target = Target(
             target.name,
             env={**target.env, "OPENAI_BASE_URL": standin + "/v1"},
             creds=target.creds,
         )
-    proc, url = start_server(bench, target, standin, log)
+    server, done = server_for(bench, target, standin, log)
+    proc, url = server.proc, server.url
     creds = None
     if target.creds is not None:
         creds = json.loads(target.creds.read_text())[first : first + PHASES_N]
@@ -435,8 +493,8 @@ def run_phases(bench: Bench, target: Target, standin: str) -> None:
     except Exception as exc:
         result = {"cpu_ms": {}, "errors": [repr(exc)]}
     crashed = proc.poll() is not None
-    stop(proc)
-    tracebacks = log.read_text(errors="replace").count("Traceback")
+    done()
+    tracebacks = server.new_tracebacks()
     errors = list(result["errors"])
     if crashed:
         errors.append("server crashed")
@@ -444,6 +502,7 @@ def run_phases(bench: Bench, target: Target, standin: str) -> None:
         errors.append(f"{tracebacks} traceback(s) in the server's log")
     if errors:
         bench.failures.append(f"{target.name} phases: {errors[:3]}")
+    result["reply_tokens"] = TOKENS if target.shared is not None else phases.REPLY_TOKENS
     bench.phases[target.name] = result
     bench.log(f"{target.name} phases: server CPU ms per socket {result['cpu_ms']}")
 
@@ -613,7 +672,7 @@ def phases_markdown(bench: Bench) -> list[str]:
         "## Server CPU per step of a socket's life (ms)",
         "",
         f"({PHASES_N} sockets, {PHASES_CONC} at a time, each step for all before the next; "
-        f"replies of {phases.REPLY_TOKENS} tokens: bench/phases.py)",
+        f"replies of {bench.phases[names[0]].get('reply_tokens')} tokens: bench/phases.py)",
         "",
         "| step | " + " | ".join(label[n] for n in names) + " |",
         "|---|" + "---|" * len(names),
@@ -651,7 +710,7 @@ def main() -> int:
     bench = Bench()
     OUT.mkdir(parents=True, exist_ok=True)
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) >= 2 and os.environ.get("BENCH_PIN", "1") != "0":
+    if len(cpus) >= 2 and os.environ.get("BENCH_PIN", "1") != "0" and not QUICK:
         bench.server_cpus, bench.helper_cpus = {cpus[-1]}, set(cpus[:-1])
     modes = [m for m in os.environ.get("BENCH_MODES", "embedded,real").split(",") if m]
     if "real" in modes and not (reachable("127.0.0.1", 5432) and reachable("127.0.0.1", 6379)):
@@ -667,23 +726,28 @@ def main() -> int:
         wait_http(standin + "/v1/models", standin_proc)
         need = sum(sc.k for sc in [*SWEEP, IDLE]) + PROBES * max(sc.k for sc in SWEEP)
         need += PHASES_N
-        for mode in modes:
-            targets.append(prepare_hireez(bench, mode, standin, need))
-        sweeps: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
-        if only == "phases" or QUICK:
+        with ThreadPoolExecutor(max(1, len(modes))) as pool:  # the set-ups side by side
+            targets += pool.map(lambda mode: prepare_hireez(bench, mode, standin, need), modes)
+        if QUICK:
+            run_quick(bench, targets, standin)
+            for target in targets:
+                stream = [r for r in bench.results if r["target"] == target.name]
+                stream = [r for r in stream if r["scenario"] == "stream"]
+                largest[target.name] = largest_k(bench, target, stream, standin)
+        if only == "phases":
             short_proc, short = start_standin(bench, phases.REPLY_TOKENS, OUT / "standin-short.log")
             helpers.append(short_proc)
             wait_http(short + "/v1/models", short_proc)
-            # the quick run: the bare relay and the first HireEz set-up (the code is the same)
-            for target in targets[:2] if QUICK else targets:
+            for target in targets:
                 run_phases(bench, target, short)
-        if only not in ("idle", "phases"):
+        if only not in ("idle", "phases") and not QUICK:
+            sweeps: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
             for sc in SWEEP:
                 for target in targets:
                     sweeps[target.name].append(run_scenario(bench, target, sc, standin))
             for target in targets:
                 largest[target.name] = largest_k(bench, target, sweeps[target.name], standin)
-        if only not in ("stream", "phases"):
+        if only not in ("stream", "phases") and not QUICK:
             for target in targets:
                 run_scenario(bench, target, IDLE, standin)
     finally:
