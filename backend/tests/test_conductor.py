@@ -34,6 +34,7 @@ from app.services.interview_conductor_service import (
     TurnInProgressError,
     TurnLease,
     plan_reply,
+    turn_key,
 )
 from app.services.interview_session import (
     COMPRESSED,
@@ -90,6 +91,7 @@ async def test_stream_process_message_yields_chunks_then_stream_end_and_saves_on
     assert [(a.question_id, a.content) for a in answers] == [(setup.questions[0].id, ANSWER)]
     session = await load_session(iid)
     assert session is not None and session.question_index == 1
+    assert [h["id"] for h in session.history] == [r.id for r in rows]  # the answer once
 
 
 async def test_process_message_returns_the_finished_turn(db):
@@ -116,6 +118,12 @@ async def test_provider_failure_keeps_the_answer_and_a_retry_does_not_save_it_tw
         TranscriptRole.AI,
     ]
     assert rows[2].reply_to_id == rows[1].id
+    # the cached history (what the next prompt is built from) has the answer once, then the
+    # reply: the failed turn wrote no session, the retry added the answer it found missing
+    session = await load_session(iid)
+    assert session is not None
+    assert [h["id"] for h in session.history] == [r.id for r in rows]
+    assert await get_redis().get(turn_key(iid)) is None
 
 
 async def test_the_session_rebuilds_itself_from_the_database(db):

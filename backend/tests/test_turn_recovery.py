@@ -10,6 +10,7 @@ from app.core.redis import get_redis
 from app.models import InterviewTranscript, TranscriptRole
 from app.services.interview_conductor_service import InterviewConductorService, turn_key
 from app.services.interview_events import get_hub, state_key
+from app.services.interview_session import load_session
 from tests.support.factories import make_interview, token
 from tests.support.ws import WSClient
 
@@ -89,6 +90,10 @@ async def test_a_reconnect_recovers_the_dead_processes_turn(db, ws_url):
     replies = [r for r in rows if r.role == TranscriptRole.AI and r.reply_to_id is not None]
     assert len(replies) == 1 and replies[0].stream_id == frames[-1]["stream_id"]
     assert await get_redis().get(turn_key(iid)) is None  # released
+    # the dead process never cached the answer in the session: the recovery added it, so the
+    # next prompt has the whole conversation (the greeting, the answer, the reply)
+    session = await load_session(iid)
+    assert session is not None and [h["id"] for h in session.history] == [r.id for r in rows]
     await ws.close()
 
 

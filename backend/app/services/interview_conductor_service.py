@@ -49,6 +49,7 @@ from app.services.interview_session import (
     InterviewSession,
     history_entry,
     load_session,
+    queue_save_session,
     save_session,
     session_key,
 )
@@ -174,12 +175,29 @@ class TurnLease:
     async def release(self) -> None:
         """Give the lease back (once: a turn releases it when its reply is saved, and again,
         as a no-op, when it ends)."""
-        if self._released:
-            return
-        self._released = True
-        redis = get_redis()
-        if await redis.get(self.key) == self.value:
-            await redis.delete(self.key)
+        if not self._released:
+            self._released = True  # before the wait: a second call meanwhile does nothing
+            await self._give_back(await get_redis().get(self.key))
+
+    def queue_holder(self, pipe: Any) -> None:
+        """`release`'s read of the holder as a command of the caller's pipeline, its result
+        for `release_read`: one round trip less."""
+        pipe.get(self.key)
+
+    async def release_read(self, holder: Any) -> None:
+        if not self._released:
+            self._released = True
+            await self._give_back(holder)
+
+    async def _give_back(self, holder: Any) -> None:
+        if holder == self.value:  # not another's, taken after ours expired
+            await get_redis().delete(self.key)
+
+
+def with_answer(session: InterviewSession, row: InterviewTranscript) -> None:
+    """The candidate's saved answer in the session's history, once."""
+    if not any(entry["id"] == row.id for entry in reversed(session.history)):
+        session.history.append(history_entry(row))
 
 
 def _context(session: InterviewSession) -> InterviewContext:
@@ -393,6 +411,7 @@ class InterviewConductorService:
                 plan = greeting_plan(session)
             else:
                 assert unanswered is not None
+                with_answer(session, unanswered)
                 yield await log.publish({"type": "thinking"})
                 plan = plan_reply(session, unanswered.content, get_settings().FOLLOW_UP_MAX_WORDS)
             async for event in self._ai_turn(session, plan, unanswered, lease):
@@ -470,15 +489,15 @@ class InterviewConductorService:
             if saved is None:
                 return  # a repeat of an answered message: no reply, nothing changes
             row, first_time = saved
-            if first_time:
-                session.history.append(history_entry(row))
-                if durable_event is not None:
-                    yield await log.publish({**durable_event, "content": row.content}, seq=row.seq)
-                    yield await log.publish({"type": "thinking"})
-                else:
-                    yield await log.publish({"type": "thinking"}, seq=row.seq)
-                # after `thinking`: a snapshot reads the history from the database, not here
-                await save_session(session)
+            # the cached session gets the answer with the reply's write (`_ai_turn`), one write
+            # a turn: until then the database has it, and a snapshot reads the history there;
+            # a retry, or a recovery after this process died, adds it where it is missing
+            with_answer(session, row)
+            if first_time and durable_event is not None:
+                yield await log.publish({**durable_event, "content": row.content}, seq=row.seq)
+                yield await log.publish({"type": "thinking"})
+            elif first_time:
+                yield await log.publish({"type": "thinking"}, seq=row.seq)
             else:
                 yield await log.publish({"type": "thinking"})
             metrics.TURN_THINKING.observe(time.monotonic() - received)
@@ -626,8 +645,13 @@ class InterviewConductorService:
         session.greeted = True
         session.closed = is_complete
         session.history.append(history_entry(row))
-        await save_session(session)
-        await lease.release()  # saved: the next answer may start its turn (on any process)
+        # the session and the lease's holder in one round trip; released once saved: the next
+        # answer may start its turn (on any process)
+        async with get_redis().pipeline(transaction=False) as pipe:
+            queue_save_session(pipe, session)
+            lease.queue_holder(pipe)
+            _, holder = await pipe.execute()
+        await lease.release_read(holder)
         yield await log.publish(
             {
                 "type": "stream_end",

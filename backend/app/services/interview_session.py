@@ -225,9 +225,19 @@ async def load_session(interview_id: int, *, rebuild: bool = True) -> InterviewS
     return session
 
 
+def _session_write(session: InterviewSession) -> tuple[str, bytes, int]:
+    return session_key(session.interview_id), session.to_redis(), get_settings().SESSION_TTL_SEC
+
+
 async def save_session(session: InterviewSession) -> None:
-    ttl = get_settings().SESSION_TTL_SEC
-    await get_redis().set(session_key(session.interview_id), session.to_redis(), ex=ttl)
+    key, value, ttl = _session_write(session)
+    await get_redis().set(key, value, ex=ttl)
+
+
+def queue_save_session(pipe: Any, session: InterviewSession) -> None:
+    """`save_session` as a command of the caller's pipeline."""
+    key, value, ttl = _session_write(session)
+    pipe.set(key, value, ex=ttl)
 
 
 async def drop_session(interview_id: int) -> None:
