@@ -15,6 +15,7 @@ import pytest
 
 from app.core.redis import get_redis
 from app.models import InterviewStatus
+from app.services.interview_conductor_service import turn_key
 from app.services.interview_session import session_key
 from tests.support import ws as ws_support
 from tests.support.factories import make_interview
@@ -300,6 +301,8 @@ async def test_rate_limit_counts_every_message_frame(ws_url, setup, standin, set
     assert limited[0]["code"] == "RATE_LIMITED"
     assert await frames_for(ws, 0.3) == []  # no thinking, no stream
     assert [r.client_msg_id for r in await candidate_rows(interview_id)] == ["r1", "r3"]
+    # r4 was counted in its turn's first round trip, which took the lease: given back
+    assert await get_redis().get(turn_key(interview_id)) is None
     assert await ping_pong(ws) == []  # the socket stays open
     assert ws.close_code is None
     await ws.close()

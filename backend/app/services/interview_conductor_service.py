@@ -81,6 +81,7 @@ _REPLY_ID = select(InterviewTranscript.id).where(
     col(InterviewTranscript.reply_to_id) == bindparam("answer")
 )
 TURN_LEASE_SEC = 30
+COUNT_TTL_SEC = 120  # a per-minute frame count's key outlives its minute
 LEASE_REFRESH_SEC = 10
 COMPLETE_TEXT = "The interview is complete. Thank you for your time; HR will be in touch."
 AI_UNAVAILABLE_TEXT = "The AI interviewer is unavailable right now. Please send your answer again."
@@ -116,6 +117,20 @@ class InvalidStateError(ConductorError):
 
 class TurnInProgressError(ConductorError):
     code = "TURN_IN_PROGRESS"
+
+
+class RateLimitedError(ConductorError):
+    code = "RATE_LIMITED"
+
+
+@dataclass(frozen=True)
+class FrameCount:
+    """A frame's count against a per-minute limit (`INCR` of `key`, which expires), made in
+    the turn's first Redis round trip; past `limit` the turn is refused with `message`."""
+
+    key: str
+    limit: int
+    message: str
 
 
 def turn_key(interview_id: int) -> str:
@@ -429,18 +444,29 @@ class InterviewConductorService:
         return last
 
     async def _begin_turn(
-        self, interview_id: int, lease: TurnLease, refusal: str = WAIT_TEXT
+        self,
+        interview_id: int,
+        lease: TurnLease,
+        refusal: str = WAIT_TEXT,
+        count: FrameCount | None = None,
     ) -> InterviewSession:
-        """Take the turn lease and read the session and the event log's position, in one
-        Redis round trip when nothing is amiss (the answer path waits on every trip)."""
+        """Count the frame (`count`), take the turn lease and read the session and the event
+        log's position, in one Redis round trip when nothing is amiss (the answer path waits
+        on every trip)."""
         log = self.hub.log(interview_id)
         async with get_redis().pipeline(transaction=False) as pipe:
+            if count is not None:
+                pipe.incr(count.key)
+                pipe.expire(count.key, COUNT_TTL_SEC)
             lease.queue_take(pipe)
             pipe.get(session_key(interview_id))
             pipe.get(epoch_key(interview_id))
             pipe.get(seq_key(interview_id))
             pipe.expire(seq_key(interview_id), STATE_TTL_SEC)
-            got, raw_session, epoch, top, _ = await pipe.execute()
+            *counted, got, raw_session, epoch, top, _ = await pipe.execute()
+        if count is not None and int(counted[0]) > count.limit:
+            await lease.release_read(lease.value if got else None)  # taken: given back
+            raise RateLimitedError(count.message)
         if not got:  # held: perhaps by a dead process (taken over), else refused
             if not await lease.acquire():
                 raise TurnInProgressError(refusal)
@@ -463,6 +489,7 @@ class InterviewConductorService:
         *,
         answer_mode: str = "text",
         durable_event: Event | None = None,
+        count: FrameCount | None = None,
     ) -> AsyncGenerator[Event, None]:
         """Save the candidate's answer, then stream the AI reply.
 
@@ -471,10 +498,12 @@ class InterviewConductorService:
         `client_msg_id` whose reply was saved yields nothing; one whose reply failed retries
         the reply without saving the answer again. `durable_event` (voice: `transcription`)
         replaces `thinking` as the event that makes the answer durable; `thinking` follows.
+        `count`: the frame's rate-limit count, made in the turn's first round trip (past the
+        limit: RateLimitedError, nothing saved).
         """
         received = time.monotonic()
         lease = TurnLease(interview_id)
-        session = await self._begin_turn(interview_id, lease)
+        session = await self._begin_turn(interview_id, lease, count=count)
         try:
             if session.status != InterviewStatus.IN_PROGRESS.value or session.closed:
                 raise InvalidStateError(

@@ -38,10 +38,13 @@ from app.schemas.ws import (
     parse_client_message,
 )
 from app.services.interview_conductor_service import (
+    COUNT_TTL_SEC,
     WAIT_TEXT,
     ConductorError,
+    FrameCount,
     InterviewConductorService,
     InvalidStateError,
+    RateLimitedError,
 )
 from app.services.interview_events import Event
 from app.services.interview_service import FINISHED, connect_lookup
@@ -331,11 +334,17 @@ async def dispatch(conn: Connection, msg: Any) -> None:
                 conn.interview_id, conductor.stream_greeting(conn.interview_id), conn
             )
     elif isinstance(msg, MessageMsg):
-        if not await within_rate_limit(conn):
-            return
-        if await refused_while_busy(conn, conductor, msg.client_msg_id):
-            return
-        turn = conductor.stream_process_message(conn.interview_id, msg.content, msg.client_msg_id)
+        count: FrameCount | None = frame_count(conn)
+        if manager.turn_busy(conn.interview_id):  # refused, most likely: counted on its own
+            if not await within_rate_limit(conn):
+                return
+            count = None
+            if await refused_while_busy(conn, conductor, msg.client_msg_id):
+                return
+        # else counted in the turn's first Redis round trip (one wait less before `thinking`)
+        turn = conductor.stream_process_message(
+            conn.interview_id, msg.content, msg.client_msg_id, count=count
+        )
         manager.start_turn(conn.interview_id, turn, conn)
     elif isinstance(msg, EndMsg):
         await manager.cancel_turn(conn.interview_id)
@@ -387,16 +396,26 @@ async def refused_while_busy(
     return True
 
 
-async def within_rate_limit(conn: Connection) -> bool:
+def frame_count(conn: Connection) -> FrameCount:
     """`message` frames per minute per interview, every frame counted (PROTOCOL.md)."""
     limit = get_settings().WS_RATE_LIMIT_PER_MIN
-    key = f"ratelimit:{conn.interview_id}:{int(time.time() // 60)}"
+    return FrameCount(
+        key=f"ratelimit:{conn.interview_id}:{int(time.time() // 60)}",
+        limit=limit,
+        message=f"Too many messages: at most {limit} a minute",
+    )
+
+
+async def within_rate_limit(conn: Connection) -> bool:
+    """Count the frame on its own (see `frame_count`); False, with RATE_LIMITED sent, past the
+    limit."""
+    count = frame_count(conn)
     async with get_redis().pipeline(transaction=False) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count, _ = await pipe.execute()
-    if int(count) > limit:
-        conn.send_error("RATE_LIMITED", f"Too many messages: at most {limit} a minute")
+        pipe.incr(count.key)
+        pipe.expire(count.key, COUNT_TTL_SEC)
+        counted, _ = await pipe.execute()
+    if int(counted) > count.limit:
+        conn.send_error(RateLimitedError.code, count.message)
         return False
     return True
 
