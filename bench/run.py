@@ -731,8 +731,11 @@ def main() -> int:
         if QUICK:
             run_quick(bench, targets, standin)
             for target in targets:
-                stream = [r for r in bench.results if r["target"] == target.name]
-                stream = [r for r in stream if r["scenario"] == "stream"]
+                stream = [
+                    r
+                    for r in bench.results
+                    if (r["target"], r["scenario"]) == (target.name, "stream")
+                ]
                 largest[target.name] = largest_k(bench, target, stream, standin)
         if only == "phases":
             short_proc, short = start_standin(bench, phases.REPLY_TOKENS, OUT / "standin-short.log")

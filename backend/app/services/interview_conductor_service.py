@@ -132,6 +132,14 @@ class FrameCount:
     limit: int
     message: str
 
+    def queue(self, pipe: Any) -> None:
+        """The count as commands of the caller's pipeline (one result: the count so far)."""
+        pipe.incr(self.key)
+        pipe.expire(self.key, COUNT_TTL_SEC)
+
+    def over(self, counted: Any) -> bool:
+        return int(counted) > self.limit
+
 
 def turn_key(interview_id: int) -> str:
     return f"interview:turn:{interview_id}"
@@ -456,15 +464,14 @@ class InterviewConductorService:
         log = self.hub.log(interview_id)
         async with get_redis().pipeline(transaction=False) as pipe:
             if count is not None:
-                pipe.incr(count.key)
-                pipe.expire(count.key, COUNT_TTL_SEC)
+                count.queue(pipe)
             lease.queue_take(pipe)
             pipe.get(session_key(interview_id))
             pipe.get(epoch_key(interview_id))
             pipe.get(seq_key(interview_id))
             pipe.expire(seq_key(interview_id), STATE_TTL_SEC)
             *counted, got, raw_session, epoch, top, _ = await pipe.execute()
-        if count is not None and int(counted[0]) > count.limit:
+        if count is not None and count.over(counted[0]):
             await lease.release_read(lease.value if got else None)  # taken: given back
             raise RateLimitedError(count.message)
         if not got:  # held: perhaps by a dead process (taken over), else refused

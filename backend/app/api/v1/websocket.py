@@ -38,7 +38,6 @@ from app.schemas.ws import (
     parse_client_message,
 )
 from app.services.interview_conductor_service import (
-    COUNT_TTL_SEC,
     WAIT_TEXT,
     ConductorError,
     FrameCount,
@@ -334,16 +333,16 @@ async def dispatch(conn: Connection, msg: Any) -> None:
                 conn.interview_id, conductor.stream_greeting(conn.interview_id), conn
             )
     elif isinstance(msg, MessageMsg):
-        count: FrameCount | None = frame_count(conn)
-        if manager.turn_busy(conn.interview_id):  # refused, most likely: counted on its own
-            if not await within_rate_limit(conn):
+        count = frame_count(conn)
+        busy = manager.turn_busy(conn.interview_id)
+        if busy:  # refused, most likely: counted on its own
+            if not await within_rate_limit(conn, count):
                 return
-            count = None
             if await refused_while_busy(conn, conductor, msg.client_msg_id):
                 return
         # else counted in the turn's first Redis round trip (one wait less before `thinking`)
         turn = conductor.stream_process_message(
-            conn.interview_id, msg.content, msg.client_msg_id, count=count
+            conn.interview_id, msg.content, msg.client_msg_id, count=None if busy else count
         )
         manager.start_turn(conn.interview_id, turn, conn)
     elif isinstance(msg, EndMsg):
@@ -361,7 +360,7 @@ async def on_audio(conn: Connection, data: bytes | str, client_msg_id: str | Non
     """One utterance (binary frame, or a JSON frame's base64 `data`): speech to text, then the
     same turn as a typed answer, spoken back (app/services/voice_service.py)."""
     settings = get_settings()
-    if not await within_rate_limit(conn):
+    if not await within_rate_limit(conn, frame_count(conn)):
         return
     limit = settings.WS_MAX_AUDIO_BYTES
     try:
@@ -406,15 +405,12 @@ def frame_count(conn: Connection) -> FrameCount:
     )
 
 
-async def within_rate_limit(conn: Connection) -> bool:
-    """Count the frame on its own (see `frame_count`); False, with RATE_LIMITED sent, past the
-    limit."""
-    count = frame_count(conn)
+async def within_rate_limit(conn: Connection, count: FrameCount) -> bool:
+    """Make the frame's `count` on its own; False, with RATE_LIMITED sent, past the limit."""
     async with get_redis().pipeline(transaction=False) as pipe:
-        pipe.incr(count.key)
-        pipe.expire(count.key, COUNT_TTL_SEC)
+        count.queue(pipe)
         counted, _ = await pipe.execute()
-    if int(counted) > count.limit:
+    if count.over(counted):
         conn.send_error(RateLimitedError.code, count.message)
         return False
     return True
