@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import zlib
 from datetime import timedelta
 
@@ -43,7 +44,7 @@ from app.services.interview_session import (
     rebuild_session,
     session_key,
 )
-from app.services.turn_saves import save_ai_turn, save_answer
+from app.services.turn_saves import TurnRow, save_ai_turn, save_answer
 from tests.support.factories import make_interview
 
 ANSWER = "I designed a payments ledger in Python with PostgreSQL and Redis for three years"
@@ -311,14 +312,60 @@ async def test_start_moves_scheduled_to_in_progress_once_and_refuses_the_finishe
         await conductor.start_interview(iid + 10_000)
 
 
-def a_row(iid: int, seq: int, content: str, **extra) -> InterviewTranscript:
+def a_row(iid: int, seq: int, content: str, **extra) -> TurnRow:
     """A candidate's row (with a `client_msg_id`), else an AI turn's (with a `stream_id`)."""
     candidate = "client_msg_id" in extra
     kind = {"answer_mode": "text"} if candidate else {"kind": "response"}
     role = TranscriptRole.CANDIDATE if candidate else TranscriptRole.AI
-    return InterviewTranscript(
-        interview_id=iid, seq=seq, role=role, content=content, **kind, **extra
+    return TurnRow(interview_id=iid, seq=seq, role=role, content=content, **{**kind, **extra})
+
+
+def test_a_turn_row_has_the_transcript_tables_columns_and_defaults():
+    """A turn saves `TurnRow`s, not ORM instances: every column of the table, the same
+    defaults (a column added to the model and not to the row fails here, not in a save)."""
+    columns = {c.name for c in InterviewTranscript.__table__.columns}  # type: ignore[attr-defined]
+    assert {f.name for f in dataclasses.fields(TurnRow)} == columns
+    ours = TurnRow(interview_id=1, seq=2, role=TranscriptRole.AI, content="x")
+    model = InterviewTranscript(interview_id=1, seq=2, role=TranscriptRole.AI, content="x")
+    for name in columns - {"created_at"}:
+        assert getattr(ours, name) == getattr(model, name), name
+    assert abs(ours.created_at - model.created_at) < timedelta(seconds=5)
+    assert ours.created_at.tzinfo is not None
+
+
+async def test_saved_turn_rows_read_back_column_for_column(db):
+    """What a turn saves is what it made: every column of both rows, and the answer's filing
+    (its question, its text, the same moment)."""
+    setup, _conductor, _ = await started(db)
+    iid = setup.interview.id
+    answer = a_row(iid, 800, ANSWER, client_msg_id="c800", answer_mode="voice")
+    await save_answer(answer, setup.questions[1].id)
+    reply = a_row(
+        iid,
+        801,
+        "Why?",
+        stream_id="s801",
+        reply_to_id=answer.id,
+        question_index=1,
+        is_follow_up=True,
     )
+    assert await save_ai_turn(reply)
+    saved = {r.seq: r for r in await rows_of(iid)}
+    for made in (answer, reply):
+        assert made.id is not None
+        back = saved[made.seq]
+        for f in dataclasses.fields(TurnRow):
+            assert getattr(back, f.name) == getattr(made, f.name), f.name
+    async with session_factory()() as s:
+        filed = (
+            await s.exec(select(InterviewAnswer).where(InterviewAnswer.interview_id == iid))
+        ).one()
+    assert (filed.transcript_id, filed.question_id, filed.content) == (
+        answer.id,
+        setup.questions[1].id,
+        ANSWER,
+    )
+    assert filed.created_at == answer.created_at
 
 
 async def test_a_turns_saves_are_one_statement_each_on_postgresql_and_all_or_nothing(db):

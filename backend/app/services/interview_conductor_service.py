@@ -53,7 +53,13 @@ from app.services.interview_session import (
     save_session,
     session_key,
 )
-from app.services.turn_saves import INTERVIEW_STATUS, save_ai_turn, save_answer
+from app.services.turn_saves import (
+    INTERVIEW_STATUS,
+    Transcript,
+    TurnRow,
+    save_ai_turn,
+    save_answer,
+)
 
 logger = logging.getLogger("app.conductor")
 
@@ -217,7 +223,7 @@ class TurnLease:
             await get_redis().delete(self.key)
 
 
-def with_answer(session: InterviewSession, row: InterviewTranscript) -> None:
+def with_answer(session: InterviewSession, row: Transcript) -> None:
     """The candidate's saved answer in the session's history, once."""
     if not any(entry["id"] == row.id for entry in reversed(session.history)):
         session.history.append(history_entry(row))
@@ -564,10 +570,10 @@ class InterviewConductorService:
         client_msg_id: str | None,
         answer_mode: str,
         durable_event: Event | None,
-    ) -> tuple[InterviewTranscript, bool] | None:
+    ) -> tuple[Transcript, bool] | None:
         interview_id = session.interview_id
         seq = await self.hub.log(interview_id).next_seq()
-        row = InterviewTranscript(
+        row = TurnRow(
             interview_id=interview_id,
             seq=seq,
             role=TranscriptRole.CANDIDATE,
@@ -613,7 +619,7 @@ class InterviewConductorService:
     @staticmethod
     async def _retry_or_skip(
         db: Any, existing: InterviewTranscript
-    ) -> tuple[InterviewTranscript, bool] | None:
+    ) -> tuple[Transcript, bool] | None:
         replied = (await db.exec(_REPLY_ID, params={"answer": existing.id})).first()
         return None if replied is not None else (existing, False)
 
@@ -621,7 +627,7 @@ class InterviewConductorService:
         self,
         session: InterviewSession,
         plan: TurnPlan,
-        answer: InterviewTranscript | None,
+        answer: Transcript | None,
         lease: TurnLease,
     ) -> AsyncIterator[Event]:
         interview_id = session.interview_id
@@ -711,12 +717,12 @@ class InterviewConductorService:
         self,
         session: InterviewSession,
         plan: TurnPlan,
-        answer: InterviewTranscript | None,
+        answer: Transcript | None,
         stream_id: str,
         text: str,
         seq: int,
-    ) -> InterviewTranscript | None:
-        row = InterviewTranscript(
+    ) -> TurnRow | None:
+        row = TurnRow(
             interview_id=session.interview_id,
             seq=seq,
             role=TranscriptRole.AI,

@@ -34,6 +34,7 @@ from app.models import (
     TranscriptRole,
     utcnow,
 )
+from app.services.turn_saves import Transcript
 
 logger = logging.getLogger("app.session")
 
@@ -48,7 +49,7 @@ def session_key(interview_id: int) -> str:
     return f"interview:session:{interview_id}"
 
 
-def history_entry(row: InterviewTranscript) -> dict[str, Any]:
+def history_entry(row: Transcript) -> dict[str, Any]:
     """A transcript row as PROTOCOL.md's conversation_history entry."""
     entry: dict[str, Any] = {
         "id": row.id,

@@ -9,10 +9,17 @@ statement is atomic on its own. SQLite runs on the loop's thread (`app/core/sqli
 a statement costs no round trip) and has no INSERT inside a WITH: there the statements share
 one transaction. Either way a repeated `client_msg_id`, or a turn that another process saved
 first, meets a unique index: IntegrityError, and nothing is saved.
+
+The rows a turn saves are `TurnRow`s, not `InterviewTranscript` instances: SQLModel builds a
+table model's instance one field at a time through pydantic's and SQLAlchemy's attribute
+machinery (and an `inspect.signature` per default factory), ~90-180 µs an instance here, and a
+turn made three (its answer, the answer's filing and the reply).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -27,6 +34,8 @@ from app.models import (
     InterviewAnswer,
     InterviewStatus,
     InterviewTranscript,
+    TranscriptRole,
+    utcnow,
 )
 
 INTERVIEW_STATUS = select(Interview.status).where(col(Interview.id) == bindparam("id"))
@@ -34,30 +43,52 @@ _TRANSCRIPTS: Any = InterviewTranscript.__table__  # type: ignore[attr-defined]
 _ANSWERS: Any = InterviewAnswer.__table__  # type: ignore[attr-defined]
 
 
-async def save_answer(row: InterviewTranscript, question_id: int | None) -> None:
-    """Save a candidate's turn `row` and its answer row (filed under `question_id`); sets
-    `row.id`."""
-    answer = InterviewAnswer(  # transcript_id: the id the transcript row gets
-        interview_id=row.interview_id,
-        question_id=question_id,
-        transcript_id=0,
-        content=row.content,
-    )
+@dataclass(slots=True)
+class TurnRow:
+    """A transcript row as a turn makes it: `InterviewTranscript`'s columns (the same names and
+    defaults; a test keeps them equal), as a plain object. `id` is set once it is saved."""
+
+    interview_id: int
+    seq: int
+    role: TranscriptRole
+    content: str
+    client_msg_id: str | None = None
+    stream_id: str | None = None
+    kind: str | None = None
+    reply_to_id: int | None = None
+    question_index: int | None = None
+    is_follow_up: bool = False
+    answer_mode: str = "text"
+    created_at: datetime = field(default_factory=utcnow)
+    id: int | None = None
+
+
+# a saved turn: one this process made, or one read back from the database
+Transcript = TurnRow | InterviewTranscript
+
+
+async def save_answer(row: TurnRow, question_id: int | None) -> None:
+    """Save a candidate's turn `row` and its answer row (filed under `question_id`, made at
+    the same moment); sets `row.id`."""
+    answer = {  # InterviewAnswer's columns but id; transcript_id: the id the row gets
+        "interview_id": row.interview_id,
+        "question_id": question_id,
+        "content": row.content,
+        "created_at": row.created_at,
+    }
     if _postgres():
         async with autocommit() as conn:
-            result = await conn.execute(
-                _answer_statement(),
-                {**_values(row, "t_"), **_values(answer, "a_", skip="transcript_id")},
-            )
+            values = _values(row, "t_")
+            values.update({"a_" + name: value for name, value in answer.items()})
+            result = await conn.execute(_answer_statement(), values)
             row.id = int(result.scalar_one())
         return
     async with transaction() as conn:
-        row.id = await _insert(conn, row)
-        answer.transcript_id = row.id
-        await _insert(conn, answer)
+        row.id = await _insert(conn, _TRANSCRIPTS, _values(row))
+        await _insert(conn, _ANSWERS, {**answer, "transcript_id": row.id})
 
 
-async def save_ai_turn(row: InterviewTranscript) -> bool:
+async def save_ai_turn(row: TurnRow) -> bool:
     """Save an AI turn `row` (sets `row.id`) if its interview is still in progress; False
     (nothing saved) when it is not."""
     if _postgres():
@@ -76,7 +107,7 @@ async def save_ai_turn(row: InterviewTranscript) -> bool:
         ).scalar_one_or_none()
         if status != InterviewStatus.IN_PROGRESS:
             return False
-        row.id = await _insert(conn, row)
+        row.id = await _insert(conn, _TRANSCRIPTS, _values(row))
     return True
 
 
@@ -90,12 +121,9 @@ def _columns(table: Any, skip: str = "") -> tuple[str, ...]:
     return tuple(c.name for c in table.columns if c.name not in ("id", skip))
 
 
-def _values(
-    row: InterviewTranscript | InterviewAnswer, prefix: str = "", skip: str = ""
-) -> dict[str, Any]:
-    """The row's columns (all but id and `skip`, as set on it), named as `_params` names them."""
-    table: Any = type(row).__table__  # type: ignore[union-attr]
-    return {prefix + name: getattr(row, name) for name in _columns(table, skip)}
+def _values(row: TurnRow, prefix: str = "") -> dict[str, Any]:
+    """The row's transcript columns (all but id), named as `_params` names them."""
+    return {prefix + name: getattr(row, name) for name in _columns(_TRANSCRIPTS)}
 
 
 def _params(table: Any, prefix: str, skip: str = "") -> dict[str, Any]:
@@ -109,10 +137,9 @@ def _insert_statement(table: Any) -> Any:
     return insert(table).returning(table.c.id)
 
 
-async def _insert(conn: AsyncConnection, row: InterviewTranscript | InterviewAnswer) -> int:
-    """INSERT `row` (every column but id, as set on it) and return its new id."""
-    table: Any = type(row).__table__  # type: ignore[union-attr]
-    return int((await conn.execute(_insert_statement(table), _values(row))).scalar_one())
+async def _insert(conn: AsyncConnection, table: Any, values: dict[str, Any]) -> int:
+    """INSERT a row of `table` (every column but id) and return its new id."""
+    return int((await conn.execute(_insert_statement(table), values)).scalar_one())
 
 
 @cache
