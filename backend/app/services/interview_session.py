@@ -41,8 +41,12 @@ logger = logging.getLogger("app.session")
 # With an in-process Redis (memory://) the cached session is this process's memory for every
 # open interview: zlib (level 1) in base64 (the client decodes replies as text) takes the
 # session of a just-greeted interview from ~3.6 to ~2 KB (`make bench`: memory per idle
-# socket), at ~20 µs a save and ~5 µs a load.
+# socket), at ~20 µs a save and ~5 µs a load. A 4 KiB window and memLevel 4 (zlib's defaults
+# are 32 KiB and 8): the same size for a session of a few KiB, and zlib sets up and clears a
+# fraction of the state it otherwise does on every save (~2 % of an answer's instructions under
+# callgrind, docs/benchmarks.md); any zlib reader (`decompress`'s default window) reads it.
 COMPRESSED = b"z:"
+_ZLIB_WBITS, _ZLIB_MEM_LEVEL = 12, 4
 
 
 def session_key(interview_id: int) -> str:
@@ -109,7 +113,8 @@ class InterviewSession:
         raw = orjson.dumps(self)  # orjson reads dataclasses natively (asdict: ~10x the CPU)
         if not get_settings().redis_in_process:
             return raw  # a Redis server's memory, not this process's: CPU is the scarcer here
-        return COMPRESSED + base64.b64encode(zlib.compress(raw, 1))
+        packer = zlib.compressobj(1, zlib.DEFLATED, _ZLIB_WBITS, _ZLIB_MEM_LEVEL)
+        return COMPRESSED + base64.b64encode(packer.compress(raw) + packer.flush())
 
     @classmethod
     def from_redis(cls, raw: str | bytes) -> InterviewSession:
