@@ -127,6 +127,36 @@ async def test_provider_failure_keeps_the_answer_and_a_retry_does_not_save_it_tw
     assert await get_redis().get(turn_key(iid)) is None
 
 
+async def test_a_turn_gives_its_lease_back_with_its_last_writes_even_if_redis_lost_scripts(db):
+    """The turn's end saves the session and gives the lease back in one round trip (with a
+    Redis server, a script that deletes the lease only if it is still this turn's). A Redis
+    that lost its scripts (a restart, SCRIPT FLUSH) gets it loaded again: nothing is left held."""
+    setup, conductor, _ = await started(db)
+    iid = setup.interview.id
+    if not get_settings().redis_in_process:
+        await get_redis().script_flush()
+    end = await conductor.process_message(iid, ANSWER, "c1")
+    assert end is not None and await get_redis().get(turn_key(iid)) is None
+    session = await load_session(iid, rebuild=False)
+    assert session is not None and session.history[-1]["stream_id"] == end["stream_id"]
+    assert await conductor.process_message(iid, ANSWER + " again", "c2") is not None
+
+
+async def test_a_turn_leaves_a_lease_that_is_no_longer_its_own(db):
+    """A lease that expired mid-turn and was taken by another holder is not given back by the
+    turn that lost it."""
+    setup, conductor, _ = await started(db)
+    iid = setup.interview.id
+    other = "another-process:0001"
+    events = []
+    async for event in conductor.stream_process_message(iid, ANSWER, "c1"):
+        events.append(event["type"])
+        if event["type"] == "stream_start":
+            await get_redis().set(turn_key(iid), other, ex=30)
+    assert events[-1] == "stream_end"
+    assert await get_redis().get(turn_key(iid)) == other
+
+
 async def test_the_session_rebuilds_itself_from_the_database(db):
     setup, conductor, _ = await started(db)
     iid = setup.interview.id

@@ -164,6 +164,20 @@ def get_redis() -> redis_asyncio.Redis:
     return _client
 
 
+_scripts: dict[str, tuple[Any, Any]] = {}  # a Lua source -> (Redis client, its script)
+
+
+def script(source: str) -> Any:
+    """The Lua script `source` registered with the current client: sent by its SHA, loaded by
+    redis-py when the server lacks it (a restart, a flush). Not with memory://: the in-process
+    Redis has no scripting."""
+    client = get_redis()
+    known = _scripts.get(source)
+    if known is None or known[0] is not client:
+        known = _scripts[source] = (client, client.register_script(source))
+    return known[1]
+
+
 async def close_redis() -> None:
     global _client
     if _client is not None:

@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from redis.exceptions import NoScriptError
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -27,7 +28,7 @@ from app.ai.errors import AIUnavailableError
 from app.core import metrics
 from app.core.config import get_settings
 from app.core.database import autocommit_session, session_factory
-from app.core.redis import get_redis
+from app.core.redis import get_redis, script
 from app.models import (
     Interview,
     InterviewStatus,
@@ -151,6 +152,14 @@ def turn_key(interview_id: int) -> str:
     return f"interview:turn:{interview_id}"
 
 
+# The lease given back by its holder only, in one command: with a Redis server, in the same
+# round trip as the turn's last writes (a GET there and a DEL after it were two)
+RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 class TurnLease:
     """`interview:turn:{id}`: which process runs the interview's AI turn now."""
 
@@ -208,10 +217,26 @@ class TurnLease:
             self._released = True  # before the wait: a second call meanwhile does nothing
             await self._give_back(await get_redis().get(self.key))
 
-    def queue_holder(self, pipe: Any) -> None:
-        """`release`'s read of the holder as a command of the caller's pipeline, its result
-        for `release_read`: one round trip less."""
-        pipe.get(self.key)
+    def queue_release(self, pipe: Any) -> None:
+        """`release` as a command of the caller's pipeline, its result for `released`: with a
+        Redis server the script that deletes the lease if it is still ours; in-process (no
+        scripting) the read of its holder, and the delete after it."""
+        if get_settings().redis_in_process:
+            pipe.get(self.key)
+        else:
+            pipe.evalsha(script(RELEASE_SCRIPT).sha, 1, self.key, self.value)
+
+    async def released(self, result: Any) -> None:
+        """After `queue_release`'s pipeline, with its result (`execute(raise_on_error=False)`)."""
+        if self._released:
+            return
+        self._released = True
+        if get_settings().redis_in_process:
+            await self._give_back(result)
+        elif isinstance(result, NoScriptError):  # Redis lost its scripts (a restart, a flush)
+            await script(RELEASE_SCRIPT)(keys=[self.key], args=[self.value])
+        elif isinstance(result, Exception):
+            raise result
 
     async def release_read(self, holder: Any) -> None:
         if not self._released:
@@ -687,13 +712,15 @@ class InterviewConductorService:
         session.greeted = True
         session.closed = is_complete
         session.history.append(history_entry(row))
-        # the session and the lease's holder in one round trip; released once saved: the next
-        # answer may start its turn (on any process)
+        # the session saved and the lease given back in one round trip: the next answer may
+        # start its turn (on any process)
         async with get_redis().pipeline(transaction=False) as pipe:
             queue_save_session(pipe, session)
-            lease.queue_holder(pipe)
-            _, holder = await pipe.execute()
-        await lease.release_read(holder)
+            lease.queue_release(pipe)
+            saved, released = await pipe.execute(raise_on_error=False)
+        if isinstance(saved, Exception):
+            raise saved  # the lease: given back (or tried again at the turn's end)
+        await lease.released(released)
         yield await log.publish(
             {
                 "type": "stream_end",

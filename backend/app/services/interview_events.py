@@ -26,7 +26,7 @@ import redis.asyncio as redis_asyncio
 
 from app.core import metrics
 from app.core.config import get_settings
-from app.core.redis import get_redis
+from app.core.redis import get_redis, script
 
 logger = logging.getLogger("app.events")
 
@@ -68,16 +68,6 @@ for i = 1, #KEYS do
 end
 return #KEYS
 """
-_relay_script_of: tuple[Any, Any] | None = None  # (Redis client, its registered script)
-
-
-def _relay_script() -> Any:
-    """The relay script registered with the current Redis client (sent by SHA, loaded once)."""
-    global _relay_script_of
-    client = get_redis()
-    if _relay_script_of is None or _relay_script_of[0] is not client:
-        _relay_script_of = (client, client.register_script(RELAY_SCRIPT))
-    return _relay_script_of[1]
 
 
 def own_message(**fields: Any) -> bytes:
@@ -570,7 +560,7 @@ class EventHub:
                 ]
             )
         if keys:
-            await _relay_script()(keys=keys, args=[orjson.dumps(rows)])
+            await script(RELAY_SCRIPT)(keys=keys, args=[orjson.dumps(rows)])
 
     async def flushed(self) -> None:
         """Wait until everything published so far has reached Redis."""
