@@ -47,10 +47,17 @@ async def _until_stream_end(ws: ClientConnection) -> None:
 
 
 async def measure(
-    url: str, pid: int, creds: list[dict[str, Any]] | None, n: int, conc: int
+    url: str,
+    pid: int,
+    creds: list[dict[str, Any]] | None,
+    n: int,
+    conc: int,
+    on_step: Callable[[str, bool], None] | None = None,
+    settle: float = SETTLE_SEC,
 ) -> dict[str, Any]:
     """Server CPU (ms) per socket for each step; `creds` None: the bare relay (no login, no
-    ticket). Any failure is counted in `errors` (the step goes on for the other sockets)."""
+    ticket). Any failure is counted in `errors` (the step goes on for the other sockets).
+    `on_step(name, True)` runs before a step, `on_step(name, False)` once it has settled."""
     proc = psutil.Process(pid)
     base = "ws://" + url.split("://", 1)[1]
     sockets = [Socket(creds[i] if creds else None, i) for i in range(n)]
@@ -108,7 +115,7 @@ async def measure(
 
             before = cpu()
             await asyncio.gather(*(one(s) for s in sockets))
-            await asyncio.sleep(SETTLE_SEC)
+            await asyncio.sleep(settle)
             return round((cpu() - before) * 1000 / n, 2)
 
         funcs = {
@@ -121,7 +128,11 @@ async def measure(
         ms: dict[str, float | None] = {}
         for name in STEPS:  # the bare relay has no login and no ticket
             bare_skips = creds is None and name in ("login", "ticket")
+            if on_step is not None:
+                on_step(name, True)
             ms[name] = None if bare_skips else await step(funcs[name])
+            if on_step is not None:
+                on_step(name, False)
     for s in sockets:
         if s.ws is not None:
             with contextlib.suppress(Exception):

@@ -1,0 +1,135 @@
+"""The instructions the HireEz server runs for one step of a socket's life: an A/B that repeats.
+
+`BENCH_ONLY=phases` reads the server's CPU time per step, which moves by 10-20 % between runs of
+the same code on this VM; valgrind's callgrind counts the instructions the server runs (every
+thread, user space; not the kernel's work for its system calls), which repeat within ~1-2 %
+(docs/benchmarks.md, "Session 12's changes"). The server starts under callgrind with its
+counting off (a few times slower, not the ~50x of counting), bench/phases.py's steps run for
+N sockets, and the count is switched on for the one step measured, then divided by N.
+
+    INSTR_STEP=answer INSTR_MODE=embedded .venv/bin/python bench/instructions.py
+    BENCH_BACKEND=/tmp/other/backend INSTR_STEP=start INSTR_MODE=real ...   # another tree
+
+INSTR_STEP: login | ticket | handshake | start | answer (default answer); INSTR_MODE: embedded |
+real (PostgreSQL + Redis, as `make bench` sets them up); INSTR_N sockets (default 30). Prints
+one JSON line. Needs valgrind (Debian's package); not part of `make bench` or `make test`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import phases  # bench/phases.py (this script's folder is on sys.path)
+import run  # bench/run.py: the stand-in, the set-ups, the server's flags
+
+STEP = os.environ.get("INSTR_STEP", "answer")
+MODE = os.environ.get("INSTR_MODE", "embedded")
+N = int(os.environ.get("INSTR_N", "30"))
+SETTLE_S = 3.0  # the server's trailing work, counted too, is slower under valgrind
+
+
+def count(dump_dir: Path) -> int:
+    """Instructions in the dumps `callgrind_control -d` asked for (`callgrind.<pid>.<n>`, their
+    `summary:` or `totals:` line); not the one at exit (`callgrind.<pid>`), which counted
+    nothing."""
+    total = 0
+    for path in dump_dir.glob("callgrind.*.*"):
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith(("summary:", "totals:")):
+                total += int(line.split()[1])
+                break
+    return total
+
+
+def main() -> int:
+    if STEP not in phases.STEPS or MODE not in ("embedded", "real"):
+        print(f"INSTR_STEP must be one of {phases.STEPS}, INSTR_MODE embedded or real")
+        return 2
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("valgrind is not installed (Debian: apt-get install valgrind)")
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="hireez-instr-"))
+    bench = run.Bench()
+    standin, standin_url = run.start_standin(bench, phases.REPLY_TOKENS, work / "standin.log")
+    server: subprocess.Popen[bytes] | None = None
+    target = None
+    try:
+        target = run.prepare_hireez(bench, MODE, standin_url, N)
+        dumps = work / "dumps"
+        dumps.mkdir()
+        port = run.free_port()
+        url = f"http://127.0.0.1:{port}"
+        # the turn's and the socket's timers are far longer than a slowed-down step
+        env = {**target.env, "AI_TIMEOUT_SEC": "120", "WS_HEARTBEAT_INTERVAL_SEC": "300"}
+        env["WS_HEARTBEAT_TIMEOUT_SEC"] = "600"
+        with (work / "server.log").open("wb") as log:
+            server = subprocess.Popen(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--instr-atstart=no",
+                    f"--callgrind-out-file={dumps}/callgrind.%p",
+                    run.PY,
+                    "-m",
+                    "uvicorn",
+                    "app.main:app",
+                    *run.UVICORN_FLAGS,
+                    "--port",
+                    str(port),
+                ],
+                cwd=run.BACKEND,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        run.wait_http(url + "/api/v1/health", server, timeout=600)
+        pid = str(server.pid)
+
+        def on_step(name: str, starting: bool) -> None:
+            if name != STEP:
+                return
+            if starting:
+                subprocess.run(
+                    ["callgrind_control", "-i", "on", pid], check=True, capture_output=True
+                )
+            else:  # a dump of what was counted, then counting off again
+                subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
+                subprocess.run(
+                    ["callgrind_control", "-i", "off", pid], check=True, capture_output=True
+                )
+
+        assert target.creds is not None
+        creds = json.loads(target.creds.read_text())[:N]
+        result = asyncio.run(
+            phases.measure(url, server.pid, creds, N, run.PHASES_CONC, on_step, SETTLE_S)
+        )
+        run.stop(server, 60)
+        server = None
+        out = {
+            "step": STEP,
+            "mode": MODE,
+            "n": N,
+            "backend": str(run.BACKEND),
+            "instructions_per_socket": round(count(dumps) / N),
+            "errors": result["errors"][:3],
+        }
+        print(json.dumps(out))
+        return 1 if result["errors"] else 0
+    finally:
+        if server is not None:
+            run.stop(server, 60)
+        run.stop(standin)
+        for cleanup in target.cleanup if target is not None else []:
+            cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
