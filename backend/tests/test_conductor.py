@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
@@ -10,7 +11,6 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -45,6 +45,7 @@ from app.services.interview_session import (
     session_key,
 )
 from app.services.turn_saves import TurnRow, save_ai_turn, save_answer
+from tests.support.db_trace import QueryLog
 from tests.support.factories import make_interview
 
 ANSWER = "I designed a payments ledger in Python with PostgreSQL and Redis for three years"
@@ -400,17 +401,15 @@ async def test_saved_turn_rows_read_back_column_for_column(db):
 
 async def test_a_turns_saves_are_one_statement_each_on_postgresql_and_all_or_nothing(db):
     """On PostgreSQL the answer's two rows and the AI turn's row are one statement each (one
-    round trip on the answer's path); on SQLite a transaction of several. Either way a repeat
-    saves nothing at all, and an AI turn of an interview no longer in progress is not saved."""
+    round trip on the answer's path, no BEGIN or COMMIT); on SQLite a transaction of several.
+    Either way a repeat saves nothing at all, and an AI turn of an interview no longer in
+    progress is not saved. The saves run on the driver's connection: what the driver ran is
+    read there (asyncpg's query logger, SQLite's trace callback), on connections made now."""
     setup, _conductor, _ = await started(db)
     iid = setup.interview.id
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    engine = get_engine().sync_engine
-    sa_event.listen(engine, "before_cursor_execute", seen)
+    engine = get_engine()
+    await engine.dispose()  # the pool's connections are made again, each one followed
+    statements = QueryLog(engine)
     try:
         answer = a_row(iid, 900, ANSWER, client_msg_id="x1")
         await save_answer(answer, setup.questions[0].id)
@@ -418,14 +417,17 @@ async def test_a_turns_saves_are_one_statement_each_on_postgresql_and_all_or_not
             iid, 901, "Thanks. Next?", stream_id="s901", reply_to_id=answer.id, question_index=1
         )
         assert await save_ai_turn(reply)
+        await asyncio.sleep(0.05)  # asyncpg hands a query to its loggers after it ran
     finally:
-        sa_event.remove(engine, "before_cursor_execute", seen)
-    writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "WITH"))]
+        statements.stop()
+    ran = [s.strip().upper() for s in statements if s.strip() and s.strip() != ";"]
+    writes = [s for s in ran if s.startswith(("INSERT", "WITH"))]
     if get_engine().dialect.name == "postgresql":
-        assert len(statements) == 2 and writes == statements
-        assert statements[0].lstrip().upper().startswith("WITH")
+        assert len(writes) == 2 and writes[0].startswith("WITH"), ran
+        assert not [s for s in ran if s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))], ran
     else:
-        assert len(writes) == 3 and len(statements) == 4  # + the interview's status
+        assert len(writes) == 3, ran
+        assert len([s for s in ran if s.startswith("SELECT")]) == 1, ran  # the status
     async with session_factory()() as s:
         filed = (
             await s.exec(select(InterviewAnswer).where(InterviewAnswer.interview_id == iid))

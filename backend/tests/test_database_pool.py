@@ -16,6 +16,7 @@ from sqlalchemy import event, text
 from app.core import database
 from app.core.config import get_settings
 from app.core.database import POOL_MAX, POOL_SIZE, create_engine
+from tests.support.db_trace import QueryLog
 
 BURST = 15  # more than the old pool kept (10), fewer than it keeps now
 
@@ -51,18 +52,6 @@ async def test_a_burst_of_sessions_reuses_the_connections_the_last_burst_opened(
         await engine.dispose()
 
 
-def logged_queries(engine: Any) -> list[str]:
-    """The simple queries (BEGIN, ROLLBACK, the ping's `;`) every new connection of `engine`
-    sends, in order; asyncpg calls its query loggers a loop iteration after the query."""
-    sent: list[str] = []
-
-    def on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.driver_connection.add_query_logger(lambda record: sent.append(record.query))
-
-    event.listen(engine.sync_engine, "connect", on_connect)
-    return sent
-
-
 @asynccontextmanager
 async def checked_out(engine: Any, sent: list[str]) -> AsyncIterator[tuple[Any, list[str]]]:
     """A connection from `engine`'s pool, and what its checkout sent (the ping, if any)."""
@@ -78,7 +67,7 @@ async def test_a_connection_idle_past_the_limit_is_checked_in_one_round_trip(db,
     checkout); ours sends the `;` alone, and leaves the connection as it found it."""
     monkeypatch.setattr(database, "POOL_PING_IDLE_SEC", 0.0)  # every checkout is "idle"
     engine = create_engine(get_settings())
-    sent = logged_queries(engine)
+    sent = QueryLog(engine)
     try:
         async with engine.connect() as conn:  # a fresh connection: not pinged
             await conn.execute(text("SELECT 1"))
@@ -102,7 +91,7 @@ async def test_a_connection_back_from_work_moments_ago_is_handed_out_unchecked(d
     round trip for those; one that sat idle past POOL_PING_IDLE_SEC is checked."""
     monkeypatch.setattr(database, "POOL_PING_IDLE_SEC", 0.3)
     engine = create_engine(get_settings())
-    sent = logged_queries(engine)
+    sent = QueryLog(engine)
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
