@@ -65,32 +65,20 @@ def main() -> int:
         target = run.prepare_hireez(bench, MODE, standin_url, N)
         dumps = work / "dumps"
         dumps.mkdir()
-        port = run.free_port()
-        url = f"http://127.0.0.1:{port}"
         # the turn's and the socket's timers are far longer than a slowed-down step
-        env = {**target.env, "AI_TIMEOUT_SEC": "120", "WS_HEARTBEAT_INTERVAL_SEC": "300"}
-        env["WS_HEARTBEAT_TIMEOUT_SEC"] = "600"
-        with (work / "server.log").open("wb") as log:
-            server = subprocess.Popen(
-                [
-                    "valgrind",
-                    "--tool=callgrind",
-                    "--instr-atstart=no",
-                    f"--callgrind-out-file={dumps}/callgrind.%p",
-                    run.PY,
-                    "-m",
-                    "uvicorn",
-                    "app.main:app",
-                    *run.UVICORN_FLAGS,
-                    "--port",
-                    str(port),
-                ],
-                cwd=run.BACKEND,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        run.wait_http(url + "/api/v1/health", server, timeout=600)
+        target.env.update(
+            AI_TIMEOUT_SEC="120", WS_HEARTBEAT_INTERVAL_SEC="300", WS_HEARTBEAT_TIMEOUT_SEC="600"
+        )
+        callgrind = (
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={dumps}/callgrind.%p",
+        )
+        started = run.start_server(
+            bench, target, standin_url, work / "server.log", callgrind, ready_timeout=600
+        )
+        server, url = started.proc, started.url
         pid = str(server.pid)
 
         def on_step(name: str, starting: bool) -> None:

@@ -309,7 +309,16 @@ class Server:
         return text.count(b"Traceback")
 
 
-def start_server(bench: Bench, target: Target, standin: str, log: Path) -> Server:
+def start_server(
+    bench: Bench,
+    target: Target,
+    standin: str,
+    log: Path,
+    prefix: tuple[str, ...] = (),
+    ready_timeout: float = 40.0,
+) -> Server:
+    """The target's server on a free port, once it answers; `prefix`: a command it runs under
+    (bench/instructions.py: valgrind), which may start it far slower."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     if target.is_bare:
@@ -321,14 +330,14 @@ def start_server(bench: Bench, target: Target, standin: str, log: Path) -> Serve
         env, cwd, ready = target.env, BACKEND, url + "/api/v1/health"
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [*cmd, *UVICORN_FLAGS, "--port", str(port)],
+            [*prefix, *cmd, *UVICORN_FLAGS, "--port", str(port)],
             cwd=cwd,
             env=env,
             stdout=fh,
             stderr=subprocess.STDOUT,
             preexec_fn=pinned(bench.server_cpus),
         )
-    wait_http(ready, proc)
+    wait_http(ready, proc, ready_timeout)
     return Server(proc, url, log)
 
 

@@ -228,12 +228,13 @@ class TurnLease:
 
     async def released(self, result: Any) -> None:
         """After `queue_release`'s pipeline, with its result (`execute(raise_on_error=False)`)."""
+        if get_settings().redis_in_process:
+            await self.release_read(result)  # the holder read: deleted now if still ours
+            return
         if self._released:
             return
         self._released = True
-        if get_settings().redis_in_process:
-            await self._give_back(result)
-        elif isinstance(result, NoScriptError):  # Redis lost its scripts (a restart, a flush)
+        if isinstance(result, NoScriptError):  # Redis lost its scripts (a restart, a flush)
             await script(RELEASE_SCRIPT)(keys=[self.key], args=[self.value])
         elif isinstance(result, Exception):
             raise result

@@ -160,11 +160,11 @@ class _DriverStatement:
     fixed: dict[str, Any]  # the values the statement carries itself (a literal compared to)
 
     def args(self, values: dict[str, Any]) -> list[Any]:
-        given = [values[n] if n in values else self.fixed[n] for n in self.names]
-        return [
-            value if process is None else process(value)
-            for process, value in zip(self.processors, given, strict=True)
-        ]
+        args = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            value = values[name] if name in values else self.fixed[name]
+            args.append(value if process is None else process(value))
+        return args
 
 
 @lru_cache(maxsize=64)  # a few statements per engine's dialect (tests make several engines)
