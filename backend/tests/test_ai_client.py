@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 
 import pytest
 
@@ -49,9 +50,10 @@ async def test_json_mode_asks_for_a_json_object(standin):
     assert standin.requests()[0]["body"]["response_format"] == {"type": "json_object"}
 
 
-async def test_stream_yields_pieces_that_join_to_the_reply(standin):
+async def test_stream_yields_pieces_that_join_to_the_reply(standin, settings_env):
+    settings_env(LLM_MODEL="standin-model-y")
     standin.control(replies=[REPLY])
-    pieces = await collect(chat_completion_stream(MESSAGES))
+    pieces = await collect(chat_completion_stream(MESSAGES, temperature=0.4, max_tokens=55))
     # sent at once, the words may come in fewer network reads: one piece per read
     assert 1 <= len(pieces) <= len(REPLY.split())
     assert all(pieces)
@@ -59,6 +61,10 @@ async def test_stream_yields_pieces_that_join_to_the_reply(standin):
     body = standin.requests()[0]["body"]
     assert body["stream"] is True
     assert body["messages"] == MESSAGES  # the whole history, as given (sent untransformed)
+    assert body["model"] == "standin-model-y"
+    assert body["temperature"] == 0.4
+    assert body["max_tokens"] == 55
+    assert standin.requests()[0]["path"] == "/v1/chat/completions"
 
 
 async def test_stream_pieces_arrive_as_the_model_produces_them(standin):
@@ -125,6 +131,24 @@ async def test_retries_follow_ai_max_retries(standin, settings_env):
     standin.control(mode="fail", status=500, times=1)
     assert await chat_completion(MESSAGES)  # the SDK retried once and got the default reply
     assert len(standin.requests()) == 2
+    standin.control(mode="fail", status=500, times=1)
+    assert "".join(await collect(chat_completion_stream(MESSAGES)))  # the stream's too
+    assert len(standin.requests()) == 4
+
+
+async def test_a_stream_left_early_closes_its_response(standin):
+    """A caller that stops reading (a socket gone, a turn cancelled) closes the response at
+    once: the model's server sees the client go, rather than streaming to the end into a
+    connection nobody reads."""
+    words = "one two three four five six seven eight"
+    standin.control(replies=[words, words], token_delay=0.05)
+    async with aclosing(chat_completion_stream(MESSAGES)) as stream:
+        async for _piece in stream:
+            break
+    await asyncio.sleep(0.8)  # the whole reply would have been sent by now
+    assert [r.get("stream") for r in standin.requests()] == ["cut"]
+    assert "".join(await collect(chat_completion_stream(MESSAGES))) == words
+    assert [r.get("stream") for r in standin.requests()] == ["cut", "done"]
 
 
 async def test_client_is_cached_per_configuration(settings_env):

@@ -11,8 +11,10 @@ import asyncio
 import logging
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any, cast
 
+import httpx
 import openai
 import orjson
 from openai import AsyncOpenAI, DefaultAioHttpClient
@@ -24,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 # Local servers (vLLM, Ollama, llama.cpp) ignore the key but the SDK insists on one.
 LOCAL_SERVER_API_KEY = "not-needed"
+# the chat route, relative to the client's base URL (the SDK's own `chat.completions` path)
+CHAT_COMPLETIONS_PATH = "/chat/completions"
 
 _ClientKey = tuple[str | None, str, float, int]
 # One client per event loop and configuration: an httpx connection pool must not outlive the loop
@@ -155,25 +159,30 @@ async def chat_completion_stream(
     The SDK sends the request (auth, retries, timeouts, HTTP errors as exceptions); the body's
     server-sent events are read here with orjson instead of as the SDK's typed chunk objects,
     which cost ~4x the CPU per token (docs/benchmarks.md: the hottest path under load).
+
+    The request goes through the client's `post`, the SDK's documented call for a route by its
+    path, with the raw streamed response back: the same request path as
+    `chat.completions.create`, without that method's parameter transform, which walked the
+    request against the typed parameters (its ~60-model `Literal` hashed several times) for
+    ~15 % of the instructions of a whole answer turn (`bench/instructions.py`).
     """
     settings = get_settings()
     client = get_openai_client()
-    # The history goes in `extra_body`, which the SDK sends as it is: through `messages` the
-    # SDK's request transform walks every message of the interview, once a turn, to change
-    # nothing in plain string messages (~10 % of the loop under `make bench`).
     request: dict[str, Any] = {
         "model": settings.llm_model,
-        "messages": [],
+        "messages": messages,
         "temperature": temperature,
         "stream": True,
-        "extra_body": {"messages": messages},
     }
     if max_tokens is not None:
         request["max_tokens"] = max_tokens
     got_text = False
     try:
-        async with client.chat.completions.with_streaming_response.create(**request) as response:
-            async for batch in _sse_data(response.iter_bytes()):
+        response = await client.post(
+            CHAT_COMPLETIONS_PATH, cast_to=httpx.Response, body=request, stream=True
+        )
+        async with aclosing(response):
+            async for batch in _sse_data(response.aiter_bytes()):
                 # what one network read brought is one piece: a model stream read late (a
                 # busy loop) goes on as one event, not one per token
                 piece = "".join(text for data in batch if (text := _delta_text(data)))

@@ -12,7 +12,9 @@ Serves `/v1/chat/completions` (plain and SSE-streamed), `/v1/audio/transcription
                      "modes": []}                       # per-request modes such as ["ok", "fail"],
                                                         # used up in order before "mode" applies
     POST /_reset
-    GET  /_requests   -> every request body received since the last reset
+    GET  /_requests   -> every request body received since the last reset; a streamed one
+                         also says how its stream ended: "stream": "running" | "done" | "cut"
+                         (the client went away before the last event)
 
 Run standalone: `python -m tests.support.openai_standin --port 8001 [--token-delay 0.02]`.
 
@@ -152,7 +154,8 @@ def build_app(state: StandInState) -> Any:
 
     async def chat(request: Request) -> Response:
         body = await request.json()
-        state.requests.append({"path": "/v1/chat/completions", "body": body})
+        record: dict[str, Any] = {"path": "/v1/chat/completions", "body": body}
+        state.requests.append(record)
         mode = state.take_mode()
         if mode == "fail":
             return _error(state.status)
@@ -181,6 +184,16 @@ def build_app(state: StandInState) -> Any:
             )
 
         async def events() -> Any:
+            record["stream"] = "running"
+            try:
+                async for event in stream_events():
+                    yield event
+            except BaseException:
+                record["stream"] = "cut"
+                raise
+            record["stream"] = "done"
+
+        async def stream_events() -> Any:
             def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
                 payload = {
                     "id": "chatcmpl-standin",
