@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession as SQLModelAsyncSession
 
 from app.core.aio import finish
@@ -62,6 +63,25 @@ async def connection() -> AsyncIterator[AsyncConnection]:
         yield conn
     finally:
         await finish(conn.close())
+
+
+@asynccontextmanager
+async def driver_connection() -> AsyncIterator[Any]:
+    """A pooled connection's own driver connection (asyncpg's; on SQLite the inline one of
+    `app/core/sqlite_inline.py`), out of the engine's pool and back (its checks and resets
+    as for any checkout) without SQLAlchemy's `Connection` around it: for statements the
+    caller runs on the driver itself (a turn's saves, `app/services/turn_saves.py`). Taking a
+    `Connection`, its raw connection, and closing it again cost five greenlet hand-offs and the
+    objects they build; this costs two.
+
+    On PostgreSQL each statement commits on its own (asyncpg outside a transaction); on
+    SQLite a write opens a transaction that the caller commits (`await driver.commit()`),
+    and one left open is rolled back when the connection goes back to the pool."""
+    pooled = await greenlet_spawn(get_engine().sync_engine.raw_connection)
+    try:
+        yield pooled.driver_connection
+    finally:
+        await finish(greenlet_spawn(pooled.close))
 
 
 @asynccontextmanager

@@ -14,7 +14,8 @@ Each statement is compiled once per dialect and run on the driver's own connecti
 or the inline SQLite one), its values bound by each column type's own processor as SQLAlchemy
 would: SQLAlchemy's execution path (the compiled cache's lookup, an execution context, a result
 object, the greenlet bridge) cost more CPU than asyncpg's whole statement (~250 vs ~110 µs,
-docs/benchmarks.md). The connection still comes from, and goes back to, the engine's pool.
+docs/benchmarks.md). The connection still comes from, and goes back to, the engine's pool,
+without SQLAlchemy's `Connection` around it (`database.driver_connection`).
 
 The rows a turn saves are `TurnRow`s, not `InterviewTranscript` instances: SQLModel builds a
 table model's instance one field at a time through pydantic's and SQLAlchemy's attribute
@@ -36,10 +37,9 @@ from sqlalchemy import bindparam, exists, insert
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
-from app.core.database import autocommit, get_engine, transaction
+from app.core.database import driver_connection, get_engine
 from app.models import (
     Interview,
     InterviewAnswer,
@@ -88,33 +88,34 @@ async def save_answer(row: TurnRow, question_id: int | None) -> None:
         "created_at": row.created_at,
     }
     if _postgres():
-        async with autocommit() as conn:
-            values = _values(row, "t_")
-            values.update({"a_" + name: value for name, value in answer.items()})
-            row.id = int(await _fetch_value(conn, _answer_statement(), values))
+        values = _values(row, "t_")
+        values.update({"a_" + name: value for name, value in answer.items()})
+        async with driver_connection() as driver:
+            row.id = int(await _fetch_value(driver, _answer_statement(), values))
         return
-    async with transaction() as conn:
-        row.id = await _insert(conn, _TRANSCRIPTS, _values(row))
-        await _insert(conn, _ANSWERS, {**answer, "transcript_id": row.id})
+    async with driver_connection() as driver:
+        row.id = await _insert(driver, _TRANSCRIPTS, _values(row))
+        await _insert(driver, _ANSWERS, {**answer, "transcript_id": row.id})
+        await driver.commit()
 
 
 async def save_ai_turn(row: TurnRow) -> bool:
     """Save an AI turn `row` (sets `row.id`) if its interview is still in progress; False
     (nothing saved) when it is not."""
     if _postgres():
-        async with autocommit() as conn:
-            new_id = await _fetch_value(
-                conn, _ai_turn_statement(), {"interview": row.interview_id, **_values(row, "t_")}
-            )
+        values = {"interview": row.interview_id, **_values(row, "t_")}
+        async with driver_connection() as driver:
+            new_id = await _fetch_value(driver, _ai_turn_statement(), values)
         if new_id is None:
             return False
         row.id = int(new_id)
         return True
-    async with transaction() as conn:
-        status = await _fetch_value(conn, INTERVIEW_STATUS, {"id": row.interview_id})
+    async with driver_connection() as driver:
+        status = await _fetch_value(driver, INTERVIEW_STATUS, {"id": row.interview_id})
         if status != InterviewStatus.IN_PROGRESS.value:
             return False
-        row.id = await _insert(conn, _TRANSCRIPTS, _values(row))
+        row.id = await _insert(driver, _TRANSCRIPTS, _values(row))
+        await driver.commit()
     return True
 
 
@@ -144,9 +145,9 @@ def _insert_statement(table: Any) -> Any:
     return insert(table).returning(table.c.id)
 
 
-async def _insert(conn: AsyncConnection, table: Any, values: dict[str, Any]) -> int:
+async def _insert(driver: Any, table: Any, values: dict[str, Any]) -> int:
     """INSERT a row of `table` (every column but id) and return its new id."""
-    return int(await _fetch_value(conn, _insert_statement(table), values, tuple(values)))
+    return int(await _fetch_value(driver, _insert_statement(table), values, tuple(values)))
 
 
 @dataclass(frozen=True)
@@ -186,19 +187,19 @@ def _for_driver(
 
 
 async def _fetch_value(
-    conn: AsyncConnection,
+    driver: Any,
     statement: Any,
     values: dict[str, Any],
     column_keys: tuple[str, ...] | None = None,
 ) -> Any:
-    """The first column of the first row `statement` returns, run with `values` on `conn`'s
-    driver connection (None: no row). A unique index met raises SQLAlchemy's IntegrityError,
-    as `conn.execute` would."""
-    prepared = _for_driver(statement, conn.dialect, column_keys)
+    """The first column of the first row `statement` returns, run with `values` on a driver
+    connection (`database.driver_connection`; None: no row). A unique index met raises
+    SQLAlchemy's IntegrityError, as `Connection.execute` would."""
+    dialect = get_engine().dialect
+    prepared = _for_driver(statement, dialect, column_keys)
     args = prepared.args(values)
-    driver: Any = (await conn.get_raw_connection()).driver_connection
     try:
-        if conn.dialect.name == "postgresql":
+        if dialect.name == "postgresql":
             return await driver.fetchval(prepared.sql, *args)
         cursor = driver.cursor()  # the inline SQLite connection (app/core/sqlite_inline.py)
         try:
