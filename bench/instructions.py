@@ -12,8 +12,13 @@ measured, then divided by N.
     BENCH_BACKEND=/tmp/other/backend INSTR_STEP=start INSTR_MODE=real ...   # another tree
 
 INSTR_STEP: login | ticket | handshake | start | answer (default answer); INSTR_MODE: embedded |
-real (PostgreSQL + Redis, as `make bench` sets them up); INSTR_N sockets (default 30). Prints
-one JSON line. Needs valgrind (Debian's package); not part of `make bench` or `make test`.
+real (PostgreSQL + Redis, as `make bench` sets them up); INSTR_N sockets (default 30);
+INSTR_TOKENS, the stand-in's reply in tokens (default 2: a turn's cost). A longer reply, less the
+2-token count, over the extra tokens gives the stream's cost a token, but only roughly: how many
+tokens one network read brings, and how many the relay's 5 ms windows gather, depend on how fast
+the server runs under valgrind, so these counts move by 20 % and more between runs (the 2-token
+ones by ~1-5 %). Prints one JSON line. Needs valgrind (Debian's package); not part of
+`make bench` or `make test`.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import run  # bench/run.py: the stand-in, the set-ups, the server's flags
 STEP = os.environ.get("INSTR_STEP", "answer")
 MODE = os.environ.get("INSTR_MODE", "embedded")
 N = int(os.environ.get("INSTR_N", "30"))
+TOKENS = int(os.environ.get("INSTR_TOKENS", str(phases.REPLY_TOKENS)))
 SETTLE_S = 3.0  # the server's trailing work, counted too, is slower under valgrind
 
 
@@ -58,7 +64,7 @@ def main() -> int:
         return 2
     work = Path(tempfile.mkdtemp(prefix="hireez-instr-"))
     bench = run.Bench()
-    standin, standin_url = run.start_standin(bench, phases.REPLY_TOKENS, work / "standin.log")
+    standin, standin_url = run.start_standin(bench, TOKENS, work / "standin.log")
     server: subprocess.Popen[bytes] | None = None
     target = None
     try:
@@ -105,6 +111,7 @@ def main() -> int:
             "step": STEP,
             "mode": MODE,
             "n": N,
+            "reply_tokens": TOKENS,
             "backend": str(run.BACKEND),
             "instructions_per_socket": round(count(dumps) / N),
             "errors": result["errors"][:3],

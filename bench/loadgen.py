@@ -342,6 +342,11 @@ class ProcessWatch:
         times = self.proc.cpu_times()
         return float(times.user + times.system)
 
+    def cpu_system(self) -> float:
+        """The kernel's part of `cpu`: system calls (socket reads and writes, the wake-ups of
+        the processes they reach)."""
+        return float(self.proc.cpu_times().system) if self.proc else 0.0
+
     async def sample(self, run: Run) -> None:
         while not run.stopping and self.proc is not None:
             if time.monotonic() >= run.window_start:
@@ -424,6 +429,7 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(max(0.0, run.window_start - time.monotonic()))
         busy0, stand_cpu0 = machine_busy(), helper.cpu()
         cpu0, own0, stand0 = watch.cpu(), own_cpu(), await standin_stats(http, args.standin)
+        sys0 = watch.cpu_system()
         connected_at_start, streaming_at_start = run.stats.connected, run.stats.streaming
         tokens0, frames0, chunk_frames0 = (
             run.stats.tokens,
@@ -432,6 +438,7 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
         )
         await asyncio.sleep(max(0.0, run.window_end - time.monotonic()))
         cpu1, own1, stand1 = watch.cpu(), own_cpu(), await standin_stats(http, args.standin)
+        sys1 = watch.cpu_system()
         busy1, stand_cpu1 = machine_busy(), helper.cpu()
         tokens1, frames1, chunk_frames1 = (
             run.stats.tokens,
@@ -466,6 +473,7 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
         "chunk_frames_per_s": round((chunk_frames1 - chunk_frames0) / window, 1),
         "frames_per_s": round((frames1 - frames0) / window, 1),
         "server_cpu": round((cpu1 - cpu0) / window, 3) if watch.proc else None,
+        "server_cpu_system": round((sys1 - sys0) / window, 3) if watch.proc else None,
         "server_rss_mib": round(watch.rss_max / 2**20, 1) if watch.proc else None,
         "server_rss_base_mib": round(rss_base / 2**20, 1) if watch.proc else None,
         "loadgen_cpu": round((own1 - own0) / window, 3),

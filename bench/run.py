@@ -592,6 +592,7 @@ FIGURES: list[tuple[str, Any]] = [
     ),
     ("frames /s (chunk frames)", lambda r: r.get("chunk_frames_per_s")),
     ("server CPU (cores)", lambda r: r.get("server_cpu")),
+    ("of which in the kernel (cores)", lambda r: r.get("server_cpu_system")),
     ("server CPU per token (µs)", lambda r: r.get("server_cpu_us_per_token")),
     ("server RSS max (MiB)", lambda r: r.get("server_rss_mib")),
     ("memory per idle socket (KiB)", lambda r: r.get("idle_kib_per_socket")),
