@@ -18,11 +18,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, func
+from sqlalchemy import select as core_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import get_settings
-from app.core.database import autocommit_session
+from app.core.database import autocommit, autocommit_session
 from app.core.redis import get_redis
 from app.models import (
     Candidate,
@@ -34,7 +36,7 @@ from app.models import (
     TranscriptRole,
     utcnow,
 )
-from app.services.turn_saves import Transcript
+from app.services.turn_saves import Transcript, TurnRow
 
 logger = logging.getLogger("app.session")
 
@@ -147,6 +149,41 @@ _QUESTIONS = (
     .where(col(InterviewQuestion.interview_id) == bindparam("id"))
     .order_by(col(InterviewQuestion.order))
 )
+# A session's rebuild (every interview's first open) reads plain column values, not ORM
+# objects: loading the interview, its job, its candidate and an object per question and per
+# transcript row through the ORM cost ~15 % of a first `start`'s profiled time (cProfile,
+# docs/benchmarks.md), for values the session copies out at once.
+_SESSION_RECORD: Any = (
+    core_select(
+        col(Interview.status),
+        col(Interview.duration_min),
+        col(Interview.started_at),
+        col(Job.id).label("job_id"),
+        col(Job.title),
+        col(Job.description),
+        col(Job.skills),
+        col(Candidate.id).label("candidate_id"),
+        col(Candidate.full_name),
+        col(Candidate.resume_text),
+    )
+    .select_from(Interview)
+    .outerjoin(Job, col(Job.id) == col(Interview.job_id))
+    .outerjoin(Candidate, col(Candidate.id) == col(Interview.candidate_id))
+    .where(col(Interview.id) == bindparam("id"))
+)
+_SESSION_QUESTIONS = (
+    core_select(
+        col(InterviewQuestion.id), col(InterviewQuestion.order), col(InterviewQuestion.text)
+    )
+    .where(col(InterviewQuestion.interview_id) == bindparam("id"))
+    .order_by(col(InterviewQuestion.order))
+)
+_TRANSCRIPT_TABLE: Any = InterviewTranscript.__table__  # type: ignore[attr-defined]
+_SESSION_TRANSCRIPT = (
+    core_select(_TRANSCRIPT_TABLE)
+    .where(_TRANSCRIPT_TABLE.c.interview_id == bindparam("id"))
+    .order_by(_TRANSCRIPT_TABLE.c.seq)
+)
 
 
 async def max_saved_seq(interview_id: int) -> int:
@@ -170,6 +207,12 @@ async def transcript_rows(db: AsyncSession, interview_id: int) -> list[Interview
     return list((await db.exec(_TRANSCRIPT, params={"id": interview_id})).all())
 
 
+async def saved_turns(conn: AsyncConnection, interview_id: int) -> list[TurnRow]:
+    """The interview's transcript in seq order, as plain rows (no ORM objects)."""
+    result = await conn.execute(_SESSION_TRANSCRIPT, {"id": interview_id})
+    return [TurnRow(**row._mapping) for row in result]
+
+
 async def load_record(interview_id: int) -> InterviewRecord | None:
     async with autocommit_session() as db:
         # a socket's `start` rebuilds the session: on every interview's first open
@@ -189,22 +232,25 @@ async def load_record(interview_id: int) -> InterviewRecord | None:
 
 async def rebuild_session(interview_id: int) -> InterviewSession | None:
     """Derive the session from PostgreSQL alone; None when the interview does not exist."""
-    record = await load_record(interview_id)
-    if record is None:
-        return None
-    interview, job, candidate = record.interview, record.job, record.candidate
-    questions, rows = record.questions, record.rows
+    params = {"id": interview_id}
+    async with autocommit() as conn:
+        found = (await conn.execute(_SESSION_RECORD, params)).first()
+        if found is None:
+            return None
+        questions = (await conn.execute(_SESSION_QUESTIONS, params)).all()
+        rows = await saved_turns(conn, interview_id)
+    has_job, has_candidate = found.job_id is not None, found.candidate_id is not None
     session = InterviewSession(
         interview_id=interview_id,
-        status=interview.status.value,
-        duration_min=interview.duration_min,
-        started_at=interview.started_at.isoformat() if interview.started_at else None,
+        status=InterviewStatus(found.status).value,
+        duration_min=found.duration_min,
+        started_at=found.started_at.isoformat() if found.started_at else None,
         questions=[{"id": q.id, "order": q.order, "text": q.text} for q in questions],
-        candidate_name=candidate.full_name if candidate else "",
-        job_title=job.title if job else "",
-        job_description=job.description if job else "",
-        job_skills=list(job.skills) if job else [],
-        resume_text=candidate.resume_text if candidate else "",
+        candidate_name=found.full_name if has_candidate else "",
+        job_title=found.title if has_job else "",
+        job_description=found.description if has_job else "",
+        job_skills=list(found.skills) if has_job else [],
+        resume_text=found.resume_text if has_candidate else "",
         history=[history_entry(r) for r in rows],
     )
     ai_rows = [r for r in rows if r.role == TranscriptRole.AI]

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.database import autocommit_session
-from app.models import Interview
+from app.core.database import autocommit
+from app.models import InterviewStatus
 from app.services.interview_events import Subscriber, get_hub
-from app.services.interview_session import history_entry, load_session, transcript_rows
+from app.services.interview_session import history_entry, load_session, saved_turns
+from app.services.turn_saves import INTERVIEW_STATUS
 
 
 async def build_snapshot(interview_id: int, sub: Subscriber) -> dict[str, Any]:
@@ -31,13 +32,13 @@ async def build_snapshot(interview_id: int, sub: Subscriber) -> dict[str, Any]:
     # Rows saved after that point are in history too; their live events follow and the
     # client replaces by stream_id, so nothing shows twice.
     session = await load_session(interview_id)
-    async with autocommit_session() as db:
-        interview = await db.get(Interview, interview_id)
-        rows = await transcript_rows(db, interview_id)
+    async with autocommit() as conn:  # plain values: a reconnect storm reads every transcript
+        raw_status = (await conn.execute(INTERVIEW_STATUS, {"id": interview_id})).scalar()
+        rows = await saved_turns(conn, interview_id)
     history = [history_entry(r) for r in rows]
     if pending is not None and any(h.get("stream_id") == pending["stream_id"] for h in history):
         pending = None
-    status = interview.status.value if interview else "cancelled"
+    status = InterviewStatus(raw_status).value if raw_status is not None else "cancelled"
     question_index = session.question_index if session else 0
     total = session.total_questions if session else 0
     return {
