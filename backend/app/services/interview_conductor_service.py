@@ -27,7 +27,7 @@ from app.ai.chains.interview_chain import InterviewContext, TurnPlan, stream_int
 from app.ai.errors import AIUnavailableError
 from app.core import metrics
 from app.core.config import get_settings
-from app.core.database import autocommit_session, session_factory
+from app.core.database import autocommit, autocommit_session, session_factory
 from app.core.redis import get_redis, script
 from app.models import (
     Interview,
@@ -325,15 +325,15 @@ class InterviewConductorService:
     async def start_interview(self, interview_id: int) -> StartOutcome:
         """scheduled → in_progress (idempotent); says whether it was running already and
         whether the greeting is still due."""
-        async with autocommit_session() as db:
+        async with autocommit() as conn:  # Core statements: no ORM session to build
             # the UPDATE first: a scheduled interview (every first start) takes one statement
-            started = await db.exec(_START, params={"interview": interview_id, "now": utcnow()})
+            started = await conn.execute(_START, {"interview": interview_id, "now": utcnow()})
             if started.rowcount:
-                await db.commit()
+                await conn.commit()
                 was_running = False
             else:
                 raw = (
-                    await db.execute(INTERVIEW_STATUS, {"id": interview_id})
+                    await conn.execute(INTERVIEW_STATUS, {"id": interview_id})
                 ).scalar_one_or_none()
                 if raw is None:
                     raise InterviewNotFoundError("Interview not found")
@@ -514,7 +514,7 @@ class InterviewConductorService:
             cached = InterviewSession.from_redis(raw_session) if raw_session else None
             session = await self._fresh_session(interview_id, cached)
             if not log.still_top(epoch, top):
-                await log.begin()
+                await log.begin(epoch=epoch, epoch_read=bool(got))
         except BaseException:
             await lease.release()
             raise

@@ -230,13 +230,17 @@ class InterviewEventLog:
         self._lock = asyncio.Lock()
 
     # -- producing ------------------------------------------------------------------------
-    async def begin(self, db_max_seq: int | None = None) -> str:
-        """Take a fresh block of seq numbers (call when this process starts producing)."""
+    async def begin(
+        self, db_max_seq: int | None = None, *, epoch: str | None = None, epoch_read: bool = False
+    ) -> str:
+        """Take a fresh block of seq numbers (call when this process starts producing).
+        `epoch_read`: `epoch` is the log's epoch as the caller has just read it from Redis
+        (None: there was none), so it is not read again (`EventHub.take_block`)."""
         async with self._lock:
-            epoch = await self.hub.ensure_epoch(self.interview_id, db_max_seq)
+            epoch, top = await self.hub.take_block(
+                self.interview_id, epoch, db_max_seq, epoch_read=epoch_read
+            )
             self.switch_epoch(epoch)
-            top = int(await get_redis().incrby(seq_key(self.interview_id), SEQ_BLOCK))
-            await get_redis().expire(seq_key(self.interview_id), STATE_TTL_SEC)
             self._next, self._limit = top - SEQ_BLOCK + 1, top
             return epoch
 
@@ -433,24 +437,59 @@ class EventHub:
     # -- epochs ---------------------------------------------------------------------------
     async def ensure_epoch(self, interview_id: int, db_max_seq: int | None = None) -> str:
         """The log's epoch; a missing one starts a new epoch with seq above every saved seq."""
-        redis = get_redis()
-        epoch = await redis.get(epoch_key(interview_id))
+        epoch = await get_redis().get(epoch_key(interview_id))
         if epoch:
             return str(epoch)
+        epoch, _ = await self._start_epoch(interview_id, db_max_seq, take_block=False)
+        return epoch
+
+    async def take_block(
+        self,
+        interview_id: int,
+        epoch: str | None = None,
+        db_max_seq: int | None = None,
+        *,
+        epoch_read: bool = False,
+    ) -> tuple[str, int]:
+        """The log's epoch and the top of a fresh block of SEQ_BLOCK seq numbers in it.
+        `epoch_read`: the caller has just read the epoch (`epoch`, None if there was none),
+        so it is not read again: one round trip (and a database read when there is no
+        epoch: the new one starts above every saved seq)."""
+        redis, key = get_redis(), seq_key(interview_id)
+        if not epoch and not epoch_read:
+            epoch = str(await redis.get(epoch_key(interview_id)) or "")
+        if not epoch:
+            # another process that starts it first wins: the block is taken in its epoch
+            return await self._start_epoch(interview_id, db_max_seq, take_block=True)
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.incrby(key, SEQ_BLOCK)
+            pipe.expire(key, STATE_TTL_SEC)
+            top, _ = await pipe.execute()
+        return str(epoch), int(top)
+
+    async def _start_epoch(
+        self, interview_id: int, db_max_seq: int | None, *, take_block: bool
+    ) -> tuple[str, int]:
+        """Start an epoch unless one exists (the seq key above every saved seq); the epoch,
+        and with `take_block` the top of a block taken in the same transaction (else 0)."""
         if db_max_seq is None:
             from app.services.interview_session import max_saved_seq
 
             db_max_seq = await max_saved_seq(interview_id)
         fresh = secrets.token_hex(8)
         ttl = get_settings().SESSION_TTL_SEC
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.set(seq_key(interview_id), db_max_seq, nx=True, ex=ttl)
+        key = seq_key(interview_id)
+        async with get_redis().pipeline(transaction=True) as pipe:
+            pipe.set(key, db_max_seq, nx=True, ex=ttl)
             pipe.set(epoch_key(interview_id), fresh, nx=True, ex=ttl)
             pipe.get(epoch_key(interview_id))
-            _, _, current = await pipe.execute()
+            if take_block:
+                pipe.incrby(key, SEQ_BLOCK)
+                pipe.expire(key, STATE_TTL_SEC)
+            _, _, current, *block = await pipe.execute()
         if str(current) == fresh:
             logger.info("interview %s: new event-log epoch", interview_id)
-        return str(current)
+        return str(current), int(block[0]) if block else 0
 
     async def refresh_ttl(self, interview_id: int) -> None:
         ttl = get_settings().SESSION_TTL_SEC
