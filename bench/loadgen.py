@@ -337,15 +337,15 @@ class ProcessWatch:
         return int(self.proc.memory_info().rss) if self.proc else 0
 
     def cpu(self) -> float:
-        if not self.proc:
-            return 0.0
-        times = self.proc.cpu_times()
-        return float(times.user + times.system)
+        return self.cpu_split()[0]
 
-    def cpu_system(self) -> float:
-        """The kernel's part of `cpu`: system calls (socket reads and writes, the wake-ups of
-        the processes they reach)."""
-        return float(self.proc.cpu_times().system) if self.proc else 0.0
+    def cpu_split(self) -> tuple[float, float]:
+        """CPU seconds so far, and the kernel's part of them: system calls (socket reads and
+        writes, the wake-ups of the processes they reach)."""
+        if not self.proc:
+            return 0.0, 0.0
+        times = self.proc.cpu_times()
+        return float(times.user + times.system), float(times.system)
 
     async def sample(self, run: Run) -> None:
         while not run.stopping and self.proc is not None:
@@ -428,8 +428,8 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
         sampler = asyncio.create_task(watch.sample(run))
         await asyncio.sleep(max(0.0, run.window_start - time.monotonic()))
         busy0, stand_cpu0 = machine_busy(), helper.cpu()
-        cpu0, own0, stand0 = watch.cpu(), own_cpu(), await standin_stats(http, args.standin)
-        sys0 = watch.cpu_system()
+        (cpu0, sys0), own0 = watch.cpu_split(), own_cpu()
+        stand0 = await standin_stats(http, args.standin)
         connected_at_start, streaming_at_start = run.stats.connected, run.stats.streaming
         tokens0, frames0, chunk_frames0 = (
             run.stats.tokens,
@@ -437,8 +437,8 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
             run.stats.chunk_frames,
         )
         await asyncio.sleep(max(0.0, run.window_end - time.monotonic()))
-        cpu1, own1, stand1 = watch.cpu(), own_cpu(), await standin_stats(http, args.standin)
-        sys1 = watch.cpu_system()
+        (cpu1, sys1), own1 = watch.cpu_split(), own_cpu()
+        stand1 = await standin_stats(http, args.standin)
         busy1, stand_cpu1 = machine_busy(), helper.cpu()
         tokens1, frames1, chunk_frames1 = (
             run.stats.tokens,

@@ -19,9 +19,7 @@ from typing import Any
 import orjson
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as core_select
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import get_settings
 from app.core.database import autocommit, autocommit_session
@@ -36,7 +34,7 @@ from app.models import (
     TranscriptRole,
     utcnow,
 )
-from app.services.turn_saves import Transcript, TurnRow
+from app.services.turn_saves import Transcript, TurnRow, saved_turns
 
 logger = logging.getLogger("app.session")
 
@@ -132,11 +130,6 @@ class InterviewSession:
 _MAX_SEQ = select(func.max(InterviewTranscript.seq)).where(
     col(InterviewTranscript.interview_id) == bindparam("id")
 )
-_TRANSCRIPT = (
-    select(InterviewTranscript)
-    .where(col(InterviewTranscript.interview_id) == bindparam("id"))
-    .order_by(col(InterviewTranscript.seq))
-)
 # the interview with its job and candidate in one query
 _RECORD = (
     select(Interview, Job, Candidate)
@@ -178,12 +171,6 @@ _SESSION_QUESTIONS = (
     .where(col(InterviewQuestion.interview_id) == bindparam("id"))
     .order_by(col(InterviewQuestion.order))
 )
-_TRANSCRIPT_TABLE: Any = InterviewTranscript.__table__  # type: ignore[attr-defined]
-_SESSION_TRANSCRIPT = (
-    core_select(_TRANSCRIPT_TABLE)
-    .where(_TRANSCRIPT_TABLE.c.interview_id == bindparam("id"))
-    .order_by(_TRANSCRIPT_TABLE.c.seq)
-)
 
 
 async def max_saved_seq(interview_id: int) -> int:
@@ -194,28 +181,17 @@ async def max_saved_seq(interview_id: int) -> int:
 
 @dataclass
 class InterviewRecord:
-    """An interview with everything a turn, a rebuild or an evaluation reads about it."""
+    """An interview with everything its evaluation reads about it."""
 
     interview: Interview
     job: Job | None
     candidate: Candidate | None
     questions: list[InterviewQuestion]
-    rows: list[InterviewTranscript]  # the transcript, in seq order
-
-
-async def transcript_rows(db: AsyncSession, interview_id: int) -> list[InterviewTranscript]:
-    return list((await db.exec(_TRANSCRIPT, params={"id": interview_id})).all())
-
-
-async def saved_turns(conn: AsyncConnection, interview_id: int) -> list[TurnRow]:
-    """The interview's transcript in seq order, as plain rows (no ORM objects)."""
-    result = await conn.execute(_SESSION_TRANSCRIPT, {"id": interview_id})
-    return [TurnRow(**row._mapping) for row in result]
+    rows: list[TurnRow]  # the transcript, in seq order
 
 
 async def load_record(interview_id: int) -> InterviewRecord | None:
     async with autocommit_session() as db:
-        # a socket's `start` rebuilds the session: on every interview's first open
         found = (await db.exec(_RECORD, params={"id": interview_id})).first()
         if found is None:
             return None
@@ -226,7 +202,7 @@ async def load_record(interview_id: int) -> InterviewRecord | None:
             job=job,
             candidate=candidate,
             questions=list(questions.all()),
-            rows=await transcript_rows(db, interview_id),
+            rows=await saved_turns(await db.connection(), interview_id),
         )
 
 

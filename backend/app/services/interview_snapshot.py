@@ -8,8 +8,8 @@ from typing import Any
 from app.core.database import autocommit
 from app.models import InterviewStatus
 from app.services.interview_events import Subscriber, get_hub
-from app.services.interview_session import history_entry, load_session, saved_turns
-from app.services.turn_saves import INTERVIEW_STATUS
+from app.services.interview_session import history_entry, load_session
+from app.services.turn_saves import INTERVIEW_STATUS, saved_turns
 
 
 async def build_snapshot(interview_id: int, sub: Subscriber) -> dict[str, Any]:

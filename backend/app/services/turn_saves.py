@@ -37,6 +37,7 @@ from sqlalchemy import bindparam, exists, insert
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from app.core.database import driver_connection, get_engine
@@ -117,6 +118,19 @@ async def save_ai_turn(row: TurnRow) -> bool:
         row.id = await _insert(driver, _TRANSCRIPTS, _values(row))
         await driver.commit()
     return True
+
+
+_SAVED_TURNS = (
+    core_select(_TRANSCRIPTS)
+    .where(_TRANSCRIPTS.c.interview_id == bindparam("id"))
+    .order_by(_TRANSCRIPTS.c.seq)
+)
+
+
+async def saved_turns(conn: AsyncConnection, interview_id: int) -> list[TurnRow]:
+    """The interview's transcript in seq order, as plain rows (no ORM objects)."""
+    result = await conn.execute(_SAVED_TURNS, {"id": interview_id})
+    return [TurnRow(**row._mapping) for row in result]
 
 
 def _postgres() -> bool:
