@@ -211,30 +211,49 @@ async def test_an_ended_interviews_log_stays_while_a_socket_follows_it_or_news_i
     assert 424253 not in hub.logs and followed not in hub.ending
 
 
+class _RoundTrips:
+    """Round trips to Redis from here on: connections taken from the pool (one a command or
+    pipeline), or with the in-process store the commands and pipelines it ran."""
+
+    def __init__(self, redis, monkeypatch) -> None:
+        self.redis, self.taken = redis, 0
+        if not get_settings().redis_in_process:
+            pool = redis.connection_pool
+            take = pool.get_connection
+
+            async def counted(*args, **kwargs):
+                self.taken += 1
+                return await take(*args, **kwargs)
+
+            monkeypatch.setattr(pool, "get_connection", counted)
+        self.reset()
+
+    def _so_far(self) -> int:
+        return self.redis.calls if get_settings().redis_in_process else self.taken
+
+    def reset(self) -> None:
+        self.start = self._so_far()
+
+    @property
+    def count(self) -> int:
+        return self._so_far() - self.start
+
+
 async def test_a_seq_block_takes_one_round_trip_and_a_new_epoch_is_started_once(app, monkeypatch):
     """A turn that has just read the log's epoch (its first pipeline does) takes its block in
     one round trip; with no epoch yet, starting one and taking the block are one transaction,
     and a process that also found none takes its block in the epoch started first."""
     iid = 424245
     hub, redis = get_hub(), get_redis()
-    pool = redis.connection_pool
-    taken = pool.get_connection
-    trips = 0
-
-    async def counted(*args, **kwargs):
-        nonlocal trips
-        trips += 1
-        return await taken(*args, **kwargs)
-
-    monkeypatch.setattr(pool, "get_connection", counted)
+    trips = _RoundTrips(redis, monkeypatch)
     epoch, top = await hub.take_block(iid, None, db_max_seq=500, epoch_read=True)
-    assert trips == 1 and top == 500 + SEQ_BLOCK  # above every saved seq
+    assert trips.count == 1 and top == 500 + SEQ_BLOCK  # above every saved seq
     again, second = await hub.take_block(iid, None, db_max_seq=7, epoch_read=True)
     assert again == epoch and second == top + SEQ_BLOCK
-    trips = 0
+    trips.reset()
     same, third = await hub.take_block(iid, epoch, epoch_read=True)
-    assert trips == 1 and same == epoch and third == second + SEQ_BLOCK
+    assert trips.count == 1 and same == epoch and third == second + SEQ_BLOCK
     assert await redis.ttl(seq_key(iid)) > 0
-    trips = 0
+    trips.reset()
     same, fourth = await hub.take_block(iid)  # nothing read: the epoch is read first
-    assert trips == 2 and same == epoch and fourth == third + SEQ_BLOCK
+    assert trips.count == 2 and same == epoch and fourth == third + SEQ_BLOCK

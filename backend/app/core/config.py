@@ -146,7 +146,7 @@ class Settings(BaseSettings):
 
     @property
     def redis_in_process(self) -> bool:
-        """memory://: Redis is fakeredis inside this process (its data is this process's
+        """memory://: Redis is a store inside this process (its data is this process's
         memory, and no other process can read it)."""
         return self.REDIS_URL.startswith("memory://")
 

@@ -1,20 +1,22 @@
-"""One Redis client factory: redis.asyncio for redis://, fakeredis for memory://."""
+"""One Redis client factory: redis.asyncio for redis://, the in-process store
+(`redis_inprocess.py`) for memory://."""
 
 from __future__ import annotations
 
 import asyncio
 import types
 from collections.abc import Generator
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as redis_asyncio
 import redis.exceptions
 
+from app.core.redis_inprocess import InProcessRedis, InProcessStore
+
 REDIS_MAX_CONNECTIONS = 128  # per client (process); commands hold one only for a round trip
 REDIS_POOL_TIMEOUT_SEC = 20.0
 
-_fake_server: Any = None
-_fake_client: Any = None  # fakeredis's client class with `_LeanPipelines` (made once)
+_store: InProcessStore | None = None  # memory://'s keys: one store for the whole process
 _client: redis_asyncio.Redis | None = None
 
 
@@ -105,40 +107,24 @@ class _Pipeline(redis_asyncio.client.Pipeline):
                 await release_at_once(self.connection_pool, connection)
 
 
-class _LeanPipelines:
+class _Client(redis_asyncio.Redis):
     """A client whose pipelines are `_Pipeline`s."""
-
-    connection_pool: Any
-    response_callbacks: Any
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> _Pipeline:
         return _Pipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
 
 
-class _Client(_LeanPipelines, redis_asyncio.Redis):  # type: ignore[misc]
-    pass
-
-
 def create_redis(url: str) -> redis_asyncio.Redis:
-    """A client for `url`; every memory:// client of this process shares one fake server."""
+    """A client for `url`; every memory:// client of this process shares one store."""
     if url.startswith("memory://"):
-        import fakeredis
-
-        global _fake_server, _fake_client
-        if _fake_server is None:
-            _fake_server = fakeredis.FakeServer()
-            _fake_client = type("_FakeClient", (_LeanPipelines, fakeredis.FakeAsyncRedis), {})
-        client: redis_asyncio.Redis = _fake_client(
-            server=_fake_server,
-            connection_class=timely(fakeredis.aioredis.FakeAsyncRedisConnection),
-            decode_responses=True,
-            connection_pool_class=redis_asyncio.BlockingConnectionPool,
-            max_connections=REDIS_MAX_CONNECTIONS,
-            timeout=REDIS_POOL_TIMEOUT_SEC,
-        )
-        return client
-    # A bounded pool that waits for a free connection (also for memory:// above): redis-py's
-    # default pool raises MaxConnectionsError past 100 connections in use (newer versions),
+        global _store
+        if _store is None:
+            _store = InProcessStore()
+        # the same methods, replies and errors as redis.asyncio.Redis for the commands HireEz
+        # sends (tests/test_redis_inprocess.py runs them against both)
+        return cast(redis_asyncio.Redis, InProcessRedis(_store))
+    # A bounded pool that waits for a free connection: redis-py's default pool raises
+    # MaxConnectionsError past 100 connections in use (newer versions),
     # which a burst of sockets reaches (measured by `make bench`: failed turns at 100
     # interviews streaming).
     pool = redis_asyncio.BlockingConnectionPool.from_url(

@@ -11,7 +11,7 @@ from app.core.config import get_settings
 
 def _broker_url() -> str:
     url = get_settings().REDIS_URL
-    # memory:// is in-process fakeredis: no worker could reach it, so Celery gets its own
+    # memory:// is a Redis inside this process: no worker could reach it, so Celery gets its own
     # in-memory transport (the app runs evaluations in-process in that mode anyway).
     return "memory://" if url.startswith("memory://") else url
 
