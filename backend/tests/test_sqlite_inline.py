@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.core import database, sqlite_inline
@@ -214,26 +214,37 @@ async def test_an_idle_sync_thread_ends_and_the_next_commit_starts_another(engin
 async def test_a_busy_moment_gets_a_connection_for_every_session(engine):
     """A session keeps its connection while its commit waits for the fsync: SQLAlchemy's
     default pool (15 at most) made turns queue for seconds under load. 40 sessions holding a
-    connection at once all get one."""
-    holding = asyncio.Event()
-    got = 0
+    connection at once all get one; then a busy moment of 20 (ten turns' saves) takes kept
+    connections, and opens none."""
 
-    async def hold() -> None:
-        nonlocal got
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-            got += 1
-            await holding.wait()
+    async def busy_moment(sessions: int) -> None:
+        """`sessions` sessions holding a connection at once, all of them, then none."""
+        holding = asyncio.Event()
+        got = 0
 
-    sessions = [asyncio.create_task(hold()) for _ in range(40)]
-    for _ in range(200):
-        if got == 40:
-            break
-        await asyncio.sleep(0.01)
-    assert got == 40
-    holding.set()
-    await asyncio.gather(*sessions)
-    assert engine.pool.size() == database.SQLITE_POOL_SIZE  # few kept between busy moments
+        async def hold() -> None:
+            nonlocal got
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                got += 1
+                await holding.wait()
+
+        tasks = [asyncio.create_task(hold()) for _ in range(sessions)]
+        for _ in range(200):
+            if got == sessions:
+                break
+            await asyncio.sleep(0.01)
+        assert got == sessions
+        holding.set()
+        await asyncio.gather(*tasks)
+
+    await busy_moment(40)
+    assert engine.pool.size() == database.SQLITE_POOL_SIZE
+    assert engine.pool.checkedin() == database.SQLITE_POOL_SIZE  # the rest closed
+    opened: list[object] = []
+    event.listen(engine.sync_engine, "connect", lambda *args: opened.append(args))
+    await busy_moment(20)
+    assert opened == [] and engine.pool.checkedin() == database.SQLITE_POOL_SIZE
 
 
 async def test_sqlite_itself_never_syncs_or_checkpoints_on_the_loop(engine):

@@ -34,8 +34,11 @@ POOL_MAX = 30
 # its connection while its commit waits for the group commit's fsync (a loop iteration or two:
 # tens of ms under load), so a busy moment needs many. With SQLAlchemy's default 15 at most,
 # turns queued for the pool for seconds at K = 250 (`make bench`: `thinking` p99 4.1 s ->
-# 0.6 s). Few are kept between busy moments: each keeps a page cache (`PAGE_CACHE_KIB`).
-SQLITE_POOL_SIZE = 5
+# 0.6 s). As many are kept between busy moments as PostgreSQL's: each keeps a page cache
+# (`PAGE_CACHE_KIB`), but with 5 kept a moment of ten turns opened and closed connections all the
+# time (bench/instructions.py: an answer 5.9-6.3M instructions with 5 kept, 5.2M with 10 or 20;
+# memory per idle socket at K = 1000 39.4 -> 41.3 KiB, bare 39.8 / 40.4 in the same runs).
+SQLITE_POOL_SIZE = 20
 SQLITE_POOL_MAX = 50
 
 # SQLAlchemy's `async with` on a session or a connection closes it in a task of its own, so
