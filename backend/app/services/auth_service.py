@@ -5,11 +5,9 @@ the owner out)."""
 from __future__ import annotations
 
 import redis.asyncio as redis_asyncio
-from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
 from app.core.security import hash_password, verify_password
-from app.models import User
 from app.services import user_service
 from app.services.errors import TooManyRequestsError
 
@@ -29,24 +27,18 @@ def _timing_dummy_hash() -> str:
 
 
 async def authenticate(
-    session: AsyncSession,
-    redis: redis_asyncio.Redis,
-    email: str,
-    password: str,
-    *,
-    client: str = "unknown",
-) -> User | None:
-    """The active user with these credentials; None for a wrong e-mail, password or an
-    inactive account (one answer for all). TooManyRequestsError after repeated failures."""
+    redis: redis_asyncio.Redis, email: str, password: str, *, client: str = "unknown"
+) -> int | None:
+    """The id of the active user with these credentials; None for a wrong e-mail, password or
+    an inactive account (one answer for all). TooManyRequestsError after repeated failures."""
     key = _FAILED_KEY.format(email=email.lower(), client=client)
     failures = await redis.get(key)
     if failures is not None and int(failures) >= MAX_FAILED_LOGINS:
         raise TooManyRequestsError("Too many failed logins for this account; try again later")
-    user = await user_service.get_by_email(session, email)
-    # The read is over: give the connection back before the password check, which takes a
-    # worker thread ~0.25 s (more under load). Held through it, a burst of logins takes the
-    # whole pool and turns and socket opens wait for a connection (`make bench`).
-    await session.commit()
+    # The read gives its connection back before the password check, which takes a worker
+    # thread ~0.25 s (more under load). Held through it, a burst of logins takes the whole
+    # pool and turns and socket opens wait for a connection (`make bench`).
+    user = await user_service.login_record(email)
     hashed = user.hashed_password if user is not None else _timing_dummy_hash()
     valid = await run_in_threadpool(verify_password, password, hashed)
     if user is None or not valid or not user.is_active:
@@ -56,4 +48,4 @@ async def authenticate(
             await pipe.execute()
         return None
     await redis.delete(key)
-    return user
+    return user.id

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
+from app.core.database import autocommit
 from app.core.security import hash_password
 from app.models import Candidate, Role, User
 from app.schemas.user import UserCreate, UserUpdate
@@ -26,12 +30,32 @@ def _check_may_manage(actor: User, role: Role) -> None:
         raise ForbiddenError(f"Your role may not manage {role.value} accounts")
 
 
-# every login's read, built once (building a statement costs about as much as running it)
 _BY_EMAIL = select(User).where(col(User.email) == bindparam("email"))
+_USERS: Any = User.__table__  # type: ignore[attr-defined]
+# every login's read, built once (building a statement costs about as much as running it): the
+# three values the password check needs as a plain row, not a User through an ORM session (the
+# session and the ORM load were ~40 % of a login's server time, cProfile: docs/benchmarks.md)
+_LOGIN = core_select(_USERS.c.id, _USERS.c.hashed_password, _USERS.c.is_active).where(
+    _USERS.c.email == bindparam("email")
+)
+
+
+class LoginRecord(NamedTuple):
+    id: int
+    hashed_password: str
+    is_active: bool
 
 
 async def get_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.exec(_BY_EMAIL, params={"email": email.lower()})).first()
+
+
+async def login_record(email: str) -> LoginRecord | None:
+    """What a login checks of the user with this e-mail (any case), on a connection of its own
+    that is given back before the caller's password check."""
+    async with autocommit() as conn:
+        row = (await conn.execute(_LOGIN, {"email": email.lower()})).first()
+    return None if row is None else LoginRecord(*row)
 
 
 async def create_user(

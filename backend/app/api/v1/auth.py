@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, status
 
 from app.core.config import get_settings
-from app.core.dependencies import UNAUTHORIZED, CurrentUser, RedisDep, SessionDep, TokenUserId
+from app.core.dependencies import UNAUTHORIZED, CurrentUser, RedisDep, TokenUserId
 from app.core.security import create_access_token, issue_ws_ticket
 from app.schemas.auth import LoginRequest, TokenPublic, WsTicketPublic, WsTicketRequest
 from app.schemas.user import UserPublic
@@ -18,20 +18,18 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     "/login",
     responses={401: {"description": "Wrong e-mail or password, or an inactive account"}},
 )
-async def login(
-    body: LoginRequest, request: Request, session: SessionDep, redis: RedisDep
-) -> TokenPublic:
+async def login(body: LoginRequest, request: Request, redis: RedisDep) -> TokenPublic:
     """Trade e-mail (any case) and password for a bearer access token."""
     client = request.client.host if request.client else "unknown"
-    user = await auth_service.authenticate(session, redis, body.email, body.password, client=client)
-    if user is None or user.id is None:
+    user_id = await auth_service.authenticate(redis, body.email, body.password, client=client)
+    if user_id is None:
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail="Incorrect email or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
     minutes = get_settings().ACCESS_TOKEN_EXPIRE_MINUTES
-    return TokenPublic(access_token=create_access_token(user.id, minutes), expires_in=minutes * 60)
+    return TokenPublic(access_token=create_access_token(user_id, minutes), expires_in=minutes * 60)
 
 
 @router.get("/me")
