@@ -20,6 +20,7 @@ from app.services.interview_events import (
     seq_key,
     state_key,
 )
+from tests.support.aio import suspensions
 
 
 async def test_a_finished_turn_leaves_the_replay_buffer_and_its_speech_the_next_turn(app):
@@ -257,3 +258,19 @@ async def test_a_seq_block_takes_one_round_trip_and_a_new_epoch_is_started_once(
     trips.reset()
     same, fourth = await hub.take_block(iid)  # nothing read: the epoch is read first
     assert trips.count == 2 and same == epoch and fourth == third + SEQ_BLOCK
+
+
+async def test_following_a_followed_interview_takes_no_loop_iteration(app):
+    """An interview this process already follows (its subscription confirmed), or any with the
+    in-process Redis, where nothing is published and there is nothing to subscribe to: every
+    socket's open follows its interview, without waiting for the loop."""
+    hub = get_hub()
+    if others_listen():
+        await hub.follow(424260)  # the first follow of a process waits for Redis's confirmation
+    else:
+        assert hub._pubsub is None  # no listener, no subscription
+    for _ in range(3):
+        box = [0]
+        await suspensions(hub.follow(424260), box)
+        assert box[0] == 0
+    await hub.unfollow_if_idle(424260)

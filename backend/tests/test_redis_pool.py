@@ -6,7 +6,6 @@ takes the same burst."""
 from __future__ import annotations
 
 import asyncio
-import types
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from redis.asyncio.connection import Connection
 
 from app.core.config import get_settings
 from app.core.redis import REDIS_MAX_CONNECTIONS, get_redis, release_at_once, timely
+from tests.support.aio import suspensions
 
 
 async def test_a_burst_past_the_pool_size_waits_instead_of_failing():
@@ -33,25 +33,6 @@ async def test_a_burst_past_the_pool_size_waits_instead_of_failing():
         assert redis.connection_pool.max_connections == REDIS_MAX_CONNECTIONS
 
 
-@types.coroutine
-def _suspensions(awaitable: Any, box: list[int]) -> Any:
-    """Await `awaitable`, counting how often it suspended its task (each suspension waits for
-    at least one more event-loop iteration)."""
-    steps = awaitable.__await__()
-    try:
-        waiting = steps.send(None)
-        while True:
-            box[0] += 1
-            try:
-                result = yield waiting
-            except BaseException as exc:  # a cancel or error delivered to the awaited step
-                waiting = steps.throw(exc)
-            else:
-                waiting = steps.send(result)
-    except StopIteration as stop:
-        return stop.value
-
-
 async def test_a_command_suspends_only_for_its_reply():
     """redis-py bounds a command's write by `asyncio.wait_for`, which on Python 3.11 runs the
     write in a task of its own that the command waits for (three loop iterations more). The
@@ -62,7 +43,7 @@ async def test_a_command_suspends_only_for_its_reply():
     waits = 0 if get_settings().redis_in_process else 1
     for _ in range(20):
         box = [0]
-        assert await _suspensions(redis.get("test:waits"), box) == "1"
+        assert await suspensions(redis.get("test:waits"), box) == "1"
         assert box[0] == waits
 
 
@@ -81,7 +62,7 @@ async def test_a_pipeline_suspends_only_for_its_reply():
 
     for i in range(20):
         box = [0]
-        assert await _suspensions(incr_and_expire(), box) == [i + 1, True]
+        assert await suspensions(incr_and_expire(), box) == [i + 1, True]
         assert box[0] == waits
 
 

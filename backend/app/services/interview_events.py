@@ -611,10 +611,11 @@ class EventHub:
     async def start(self) -> None:
         from app.core.redis import create_redis
 
-        self._listen_redis = create_redis(get_settings().REDIS_URL)
-        self._pubsub = self._listen_redis.pubsub(ignore_subscribe_messages=False)
-        await self._pubsub.subscribe(f"interview:live:{_redis_db()}:hub")
-        self._listener = asyncio.create_task(self._listen(), name="event-listener")
+        if others_listen():  # else nothing is published (in-process Redis): nothing to follow
+            self._listen_redis = create_redis(get_settings().REDIS_URL)
+            self._pubsub = self._listen_redis.pubsub(ignore_subscribe_messages=False)
+            await self._pubsub.subscribe(f"interview:live:{_redis_db()}:hub")
+            self._listener = asyncio.create_task(self._listen(), name="event-listener")
         self._heartbeat = asyncio.create_task(self._beat(), name="process-alive")
 
     async def _beat(self) -> None:
@@ -669,7 +670,8 @@ class EventHub:
             else:
                 ready = self._subscribed[interview_id] = asyncio.Event()
                 await self._pubsub.subscribe(live_channel(interview_id))
-        await asyncio.wait_for(ready.wait(), timeout=5)
+        if not ready.is_set():  # (`wait_for` runs its wait as a task: two loop iterations more)
+            await asyncio.wait_for(ready.wait(), timeout=5)
 
     def finish(self, log: InterviewEventLog) -> None:
         """The interview has ended for good without an event saying so (a cancel): its log
