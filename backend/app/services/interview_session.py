@@ -127,7 +127,7 @@ class InterviewSession:
 
 # The reads of a socket's open, built once with their parameters bound at run time: building a
 # statement and its cache key cost about as much as running it (docs/benchmarks.md).
-_MAX_SEQ = select(func.max(InterviewTranscript.seq)).where(
+_MAX_SEQ = core_select(func.max(col(InterviewTranscript.seq))).where(
     col(InterviewTranscript.interview_id) == bindparam("id")
 )
 # the interview with its job and candidate in one query
@@ -174,8 +174,10 @@ _SESSION_QUESTIONS = (
 
 
 async def max_saved_seq(interview_id: int) -> int:
-    async with autocommit_session() as db:
-        value = (await db.exec(_MAX_SEQ, params={"id": interview_id})).one()
+    """The transcript's highest seq (0 for none): a Core read, no ORM session (every
+    interview's first start reads it, docs/benchmarks.md)."""
+    async with autocommit() as conn:
+        value = (await conn.execute(_MAX_SEQ, {"id": interview_id})).scalar()
     return int(value or 0)
 
 
