@@ -219,8 +219,7 @@ class InProcessStore:
         return dict(value)
 
     def keys(self, pattern: Any = "*") -> list[str]:
-        now = monotonic()
-        self._sweep(now)
+        self._sweep(monotonic())
         match = _text(pattern)
         return [key for key in list(self.data) if fnmatch.fnmatchcase(key, match)]
 
@@ -317,6 +316,14 @@ class InProcessPubSub:
         self._messages.append(message)
         self._arrived.set()
 
+    def _leave(self, name: str) -> None:
+        self.channels.discard(name)
+        listeners = self._store.channels.get(name)
+        if listeners is not None:
+            listeners.discard(self)
+            if not listeners:
+                del self._store.channels[name]
+
     async def subscribe(self, *channels: Any) -> None:
         for name in map(_text, channels):
             self.channels.add(name)
@@ -327,12 +334,7 @@ class InProcessPubSub:
 
     async def unsubscribe(self, *channels: Any) -> None:
         for name in list(map(_text, channels)) or sorted(self.channels):
-            self.channels.discard(name)
-            listeners = self._store.channels.get(name)
-            if listeners is not None:
-                listeners.discard(self)
-                if not listeners:
-                    del self._store.channels[name]
+            self._leave(name)
             self.deliver(
                 {
                     "type": "unsubscribe",
@@ -364,13 +366,8 @@ class InProcessPubSub:
         return message
 
     async def aclose(self) -> None:
-        for name in self.channels:
-            listeners = self._store.channels.get(name)
-            if listeners is not None:
-                listeners.discard(self)
-                if not listeners:
-                    del self._store.channels[name]
-        self.channels.clear()
+        for name in list(self.channels):
+            self._leave(name)
         self._messages.clear()
 
     reset = aclose

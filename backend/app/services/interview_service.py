@@ -41,6 +41,7 @@ from app.schemas.interview import (
     QuestionScore,
 )
 from app.services.errors import ConflictError, ForbiddenError, NotFoundError, UnavailableError
+from app.services.user_service import USERS
 from app.services.ws_presence import connected_interviews
 
 STAFF = frozenset({Role.SUPER_ADMIN, Role.HR_MANAGER})
@@ -110,7 +111,6 @@ class ConnectLookup:
         return self.role is not None and owns(self.role, self.user_id, self.candidate_user_id)
 
 
-_USERS: Any = User.__table__  # type: ignore[attr-defined]
 _INTERVIEWS: Any = Interview.__table__  # type: ignore[attr-defined]
 _CANDIDATES: Any = Candidate.__table__  # type: ignore[attr-defined]
 # Built once, in Core: on every socket's open (the ticket and the handshake), where building the
@@ -118,16 +118,16 @@ _CANDIDATES: Any = Candidate.__table__  # type: ignore[attr-defined]
 # No interview id binds NULL, which matches no interview.
 _CONNECT_LOOKUP = (
     core_select(
-        _USERS.c.role,
-        _USERS.c.is_active,
+        USERS.c.role,
+        USERS.c.is_active,
         _INTERVIEWS.c.id,
         _INTERVIEWS.c.status,
         _CANDIDATES.c.user_id,
     )
-    .select_from(_USERS)
+    .select_from(USERS)
     .outerjoin(_INTERVIEWS, _INTERVIEWS.c.id == bindparam("interview_id"))
     .outerjoin(_CANDIDATES, _CANDIDATES.c.id == _INTERVIEWS.c.candidate_id)
-    .where(_USERS.c.id == bindparam("user_id"))
+    .where(USERS.c.id == bindparam("user_id"))
 )
 
 

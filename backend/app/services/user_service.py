@@ -31,12 +31,12 @@ def _check_may_manage(actor: User, role: Role) -> None:
 
 
 _BY_EMAIL = select(User).where(col(User.email) == bindparam("email"))
-_USERS: Any = User.__table__  # type: ignore[attr-defined]
+USERS: Any = User.__table__  # type: ignore[attr-defined]  # the table, for Core statements
 # every login's read, built once (building a statement costs about as much as running it): the
 # three values the password check needs as a plain row, not a User through an ORM session (the
 # session and the ORM load were ~40 % of a login's server time, cProfile: docs/benchmarks.md)
-_LOGIN = core_select(_USERS.c.id, _USERS.c.hashed_password, _USERS.c.is_active).where(
-    _USERS.c.email == bindparam("email")
+_LOGIN = core_select(USERS.c.id, USERS.c.hashed_password, USERS.c.is_active).where(
+    USERS.c.email == bindparam("email")
 )
 
 
