@@ -73,3 +73,49 @@ async def test_an_idle_socket_holds_no_task_but_its_own(db, ws_url, standin, set
     conns = get_manager().local[setup.interview.id]
     assert [(c.writer, c.dispatcher) for c in conns] == [(None, None)]  # nor a finished one
     await ws.close()
+
+
+async def test_an_answer_starts_its_turn_from_the_reader_and_its_pieces_need_no_task(
+    db, ws_url, standin
+):
+    """Under load each task costs what it waits for a loop iteration (`make bench`): an answer
+    with no turn running starts its turn from the socket's reader, with no dispatch task, and
+    the reply's frames, pieces too, go out from the turn's own task, with no writer task. An
+    answer that needs a wait first (here: one while the interviewer still speaks, refused)
+    still goes through the dispatch task, in order."""
+    setup = await make_interview(db)
+    ws = await open_candidate(ws_url, setup)
+    await start(ws)
+    loop = asyncio.get_running_loop()
+    made: list[asyncio.Task[object]] = []
+    previous = loop.get_task_factory()
+
+    def recording(loop: asyncio.AbstractEventLoop, coro, **kwargs):  # type: ignore[no-untyped-def]
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        made.append(task)
+        return task
+
+    def names(prefix: str) -> list[str]:
+        return [t.get_name() for t in made if t.get_name().startswith(prefix)]
+
+    loop.set_task_factory(recording)
+    try:
+        standin.control(token_delay=0.01, replies=["One, two, three, four, five?"])
+        turn = await answer(ws, LONG_ANSWER, cid="a1")
+        kinds = [f["type"] for f in turn]
+        assert kinds[:2] == ["thinking", "stream_start"] and kinds[-1] == "stream_end"
+        assert kinds.count("stream_chunk") >= 2  # pieces one by one, each sent as it came
+        assert names("turn-") == [f"turn-{setup.interview.id}"]
+        assert names("ws-dispatch-") == [] and names("ws-writer-") == []
+
+        standin.control(token_delay=0.05, replies=["Six, seven, eight, nine, ten?"])
+        await ws.send({"type": "message", "content": LONG_ANSWER, "client_msg_id": "a2"})
+        await ws.recv_until("stream_chunk")
+        await ws.send({"type": "message", "content": LONG_ANSWER, "client_msg_id": "a3"})
+        refused = await ws.recv_until("error")
+        assert refused[-1]["code"] == "TURN_IN_PROGRESS"
+        assert len(names("ws-dispatch-")) == 1  # the refused one only
+        assert (await ws.recv_until("stream_end"))[-1]["type"] == "stream_end"
+    finally:
+        loop.set_task_factory(previous)
+    await ws.close()

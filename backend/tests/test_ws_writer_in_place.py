@@ -1,9 +1,10 @@
-"""A socket's writer starts in the caller's task for every frame but a stream's piece
-(`Connection.wake_writer`): `thinking`, `pong`, a turn's start and end go out at once instead
-of a loop iteration later, in a task of their own (under load an iteration is tens of ms:
-`make bench`). Pieces still wait for that iteration, so that a lagging socket's pieces merge.
-Driven through Starlette's WebSocket over a hand-made ASGI pair: what the server sends, and
-when, is exactly observable."""
+"""A socket's writer starts in the caller's task (`Connection.wake_writer`): `thinking`,
+`pong`, a turn's start, pieces and end go out at once instead of a loop iteration later, in a
+task of their own (under load an iteration is tens of ms: `make bench`). Only a writer that
+has to wait (a socket that cannot take more yet, a snapshot) goes on in a task, and what comes
+meanwhile waits behind it: a lagging socket's pieces merge into one frame. Driven through
+Starlette's WebSocket over a hand-made ASGI pair: what the server sends, and when, is exactly
+observable."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Peer:
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.sent: list[dict[str, Any]] = []
         self.gone = False  # the client has dropped: every send fails
+        self.full: asyncio.Event | None = None  # set: a send waits until it is set (lagging)
 
     async def receive(self) -> dict[str, Any]:
         return await self.inbox.get()
@@ -31,6 +33,8 @@ class Peer:
     async def send(self, message: dict[str, Any]) -> None:
         if self.gone:
             raise OSError("the client is gone")
+        if self.full is not None:
+            await self.full.wait()
         if message["type"] == "websocket.send":
             self.sent.append(orjson.loads(message["text"]))
 
@@ -47,8 +51,13 @@ async def connection(peer: Peer) -> Connection:
 
 
 def chunk(seq: int, content: str) -> dict[str, Any]:
-    return {"type": "stream_chunk", "seq": seq, "stream_id": "s1", "content": content,
-            "chunk_index": seq}
+    return {
+        "type": "stream_chunk",
+        "seq": seq,
+        "stream_id": "s1",
+        "content": content,
+        "chunk_index": seq,
+    }
 
 
 async def test_thinking_and_pong_go_out_in_the_callers_step():
@@ -61,26 +70,33 @@ async def test_thinking_and_pong_go_out_in_the_callers_step():
     assert peer.frames() == ["thinking", "pong"]
 
 
-async def test_pieces_wait_one_iteration_and_are_merged():
+async def test_pieces_go_out_in_the_callers_step():
     peer = Peer()
     conn = await connection(peer)
-    for seq, word in enumerate(["Hel", "lo ", "there"], start=2):
+    conn.sub.push(chunk(2, "Hel"))
+    assert peer.sent == [chunk(2, "Hel")]  # sent before this test awaited anything
+    assert conn.writer is None
+    conn.sub.push(chunk(3, "lo"))
+    assert peer.sent == [chunk(2, "Hel"), chunk(3, "lo")]
+
+
+async def test_a_lagging_sockets_pieces_wait_for_it_and_go_out_merged_in_order():
+    """A send that cannot go out yet (the client's window is full) moves the writer to a task;
+    what comes meanwhile waits behind it, never ahead, and the pieces merge into one frame."""
+    peer = Peer()
+    conn = await connection(peer)
+    peer.full = asyncio.Event()
+    conn.sub.push(chunk(2, "Well, "))
+    assert conn.writer is not None  # waiting for the client
+    for seq, word in enumerate(["Hel", "lo ", "there"], start=3):
         conn.sub.push(chunk(seq, word))
-    assert peer.sent == []  # a task sends them
-    assert conn.writer is not None
+    conn.sub.push({"type": "stream_end", "seq": 6, "stream_id": "s1", "content": "Bye"})
+    await asyncio.sleep(0)
+    assert peer.sent == []
+    peer.full.set()
     await conn.writer
-    assert peer.sent == [{**chunk(4, "Hello there")}]  # one frame, the last piece's seq
-
-
-async def test_a_frame_that_comes_while_a_writer_task_is_due_goes_with_it_in_order():
-    peer = Peer()
-    conn = await connection(peer)
-    conn.sub.push(chunk(2, "Bye"))
-    conn.sub.push({"type": "stream_end", "seq": 3, "stream_id": "s1", "content": "Bye"})
-    assert peer.sent == []  # never ahead of the piece before it
-    assert conn.writer is not None
-    await conn.writer
-    assert peer.frames() == ["stream_chunk", "stream_end"]
+    assert peer.sent[:2] == [chunk(2, "Well, "), chunk(5, "Hello there")]
+    assert peer.frames() == ["stream_chunk", "stream_chunk", "stream_end"]
 
 
 async def test_a_send_that_fails_in_the_readers_own_task_ends_the_read_cleanly():

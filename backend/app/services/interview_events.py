@@ -141,7 +141,8 @@ class Subscriber:
 
     def __init__(self, interview_id: int, notify: Callable[[bool], None]) -> None:
         self.interview_id = interview_id
-        # called whenever there is something new to send; True: send it now (not a piece)
+        # called whenever there is something new to send; True: send it now, in the caller's
+        # task (False: a snapshot is due, which reads the database in the writer's own task)
         self.notify = notify
         self.events: list[Event] = []
         self.control: list[Event] = []  # ping/pong/errors for this socket: sent first
@@ -153,7 +154,7 @@ class Subscriber:
 
     def push(self, event: Event) -> None:
         self.events.append(event)
-        self.notify(event["type"] != "stream_chunk")
+        self.notify(True)
 
     def push_control(self, frame: Event) -> None:
         self.control.append(frame)

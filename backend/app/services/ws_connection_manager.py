@@ -108,11 +108,11 @@ class Connection:
     def wake_writer(self, now: bool = False) -> None:
         """There is something to send: start the writer unless it is running.
 
-        `now` (any frame but a stream's piece: `thinking`, `pong`, a turn's start and end):
-        the writer starts in the caller's task and sends at once, instead of in a task of its
-        own a loop iteration later; only if it has to wait (a snapshot to read, a socket
-        that cannot take more yet) does the rest go on in a task. Pieces wait for that
-        iteration, so that a lagging socket's pieces are merged into one frame."""
+        `now` (every event and control frame): the writer starts in the caller's task and
+        sends at once, instead of in a task of its own a loop iteration later; only if it has
+        to wait (a snapshot to read, a socket that cannot take more yet) does the rest go on
+        in a task. While it waits, what comes meanwhile queues behind it: a lagging socket's
+        pieces go out merged into one frame when it can take more (`coalesce`)."""
         if self.finished or self.write_ended or self.writing:
             return  # (writing: it is sending now and takes what came meanwhile with it)
         if self.writer is not None and not self.writer.done():

@@ -268,6 +268,8 @@ async def read_loop(conn: Connection) -> None:
         if isinstance(msg, PingMsg):  # answered at once, never behind a message's dispatch
             conn.sub.push_control({"type": "pong"})
             continue
+        if isinstance(msg, MessageMsg) and reply_now(conn, msg):
+            continue
         await queue_dispatch(conn, msg)
 
 
@@ -333,18 +335,15 @@ async def dispatch(conn: Connection, msg: Any) -> None:
                 conn.interview_id, conductor.stream_greeting(conn.interview_id), conn
             )
     elif isinstance(msg, MessageMsg):
-        count = frame_count(conn)
-        busy = manager.turn_busy(conn.interview_id)
-        if busy:  # refused, most likely: counted on its own
-            if not await within_rate_limit(conn, count):
-                return
-            if await refused_while_busy(conn, conductor, msg.client_msg_id):
-                return
-        # else counted in the turn's first Redis round trip (one wait less before `thinking`)
-        turn = conductor.stream_process_message(
-            conn.interview_id, msg.content, msg.client_msg_id, count=None if busy else count
-        )
-        manager.start_turn(conn.interview_id, turn, conn)
+        if not manager.turn_busy(conn.interview_id):
+            start_reply(conn, msg, frame_count(conn))
+            return
+        # refused, most likely: counted on its own
+        if not await within_rate_limit(conn, frame_count(conn)):
+            return
+        if await refused_while_busy(conn, conductor, msg.client_msg_id):
+            return
+        start_reply(conn, msg, None)  # the turn ended meanwhile
     elif isinstance(msg, EndMsg):
         await manager.cancel_turn(conn.interview_id)
         if await conductor.end_interview(conn.interview_id) is None:
@@ -354,6 +353,28 @@ async def dispatch(conn: Connection, msg: Any) -> None:
             conn.send_error("INVALID_MESSAGE", "Audio is accepted on the voice socket only")
             return
         await on_audio(conn, msg.data, msg.client_msg_id)
+
+
+def reply_now(conn: Connection, msg: MessageMsg) -> bool:
+    """Start the answer's turn from the reader, with no dispatch task (one loop iteration less
+    before `thinking`: under load an iteration is tens of ms, `make bench`), when nothing
+    needs a wait first: no earlier frame still dispatching (frames act in order), a
+    candidate's socket, no turn running. False: the frame goes to `queue_dispatch`."""
+    if conn.observer or conn.inbox or get_manager().turn_busy(conn.interview_id):
+        return False
+    if conn.dispatcher is not None and not conn.dispatcher.done():
+        return False
+    start_reply(conn, msg, frame_count(conn))
+    return True
+
+
+def start_reply(conn: Connection, msg: MessageMsg, count: FrameCount | None) -> None:
+    """The answer's turn, as a task; `count`: the frame's rate-limit count, made in the turn's
+    first Redis round trip (one wait less before `thinking`), or None when already made."""
+    turn = InterviewConductorService().stream_process_message(
+        conn.interview_id, msg.content, msg.client_msg_id, count=count
+    )
+    get_manager().start_turn(conn.interview_id, turn, conn)
 
 
 async def on_audio(conn: Connection, data: bytes | str, client_msg_id: str | None = None) -> None:
