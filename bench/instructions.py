@@ -17,8 +17,10 @@ INSTR_TOKENS, the stand-in's reply in tokens (default 2: a turn's cost). A longe
 2-token count, over the extra tokens gives the stream's cost a token, but only roughly: how many
 tokens one network read brings, and how many the relay's 5 ms windows gather, depend on how fast
 the server runs under valgrind, so these counts move by 20 % and more between runs (the 2-token
-ones by ~1-5 %). Prints one JSON line. Needs valgrind (Debian's package); not part of
-`make bench` or `make test`.
+ones by ~1-5 %). Slowed so that every token is a read of its own (`INSTR_TOKENS=100
+BENCH_RATE=10 INSTR_N=10`: ten 100-token replies at 10 tokens/s) two runs of the same code were
+~3 % apart (session 15: ~176k instructions a token, embedded). Prints one JSON line. Needs
+valgrind (Debian's package); not part of `make bench` or `make test`.
 """
 
 from __future__ import annotations
