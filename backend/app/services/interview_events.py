@@ -139,11 +139,9 @@ class Subscriber:
 
     __slots__ = ("control", "events", "interview_id", "last_seq", "notify", "snapshot_due")
 
-    def __init__(self, interview_id: int, notify: Callable[[bool], None]) -> None:
+    def __init__(self, interview_id: int, notify: Callable[[], None]) -> None:
         self.interview_id = interview_id
-        # called whenever there is something new to send; True: send it now, in the caller's
-        # task (False: a snapshot is due, which reads the database in the writer's own task)
-        self.notify = notify
+        self.notify = notify  # called whenever there is something new to send
         self.events: list[Event] = []
         self.control: list[Event] = []  # ping/pong/errors for this socket: sent first
         self.last_seq: int | None = None  # events at or below it were covered by a snapshot
@@ -154,11 +152,11 @@ class Subscriber:
 
     def push(self, event: Event) -> None:
         self.events.append(event)
-        self.notify(True)
+        self.notify()
 
     def push_control(self, frame: Event) -> None:
         self.control.append(frame)
-        self.notify(True)
+        self.notify()
 
     def take_control(self) -> list[Event]:
         """The control frames to send now (all of them), oldest first."""
@@ -167,14 +165,14 @@ class Subscriber:
 
     def request_snapshot(self) -> None:
         self.snapshot_due = True
-        self.notify(False)
+        self.notify()
 
     def reset_to(self, last_seq: int, replay: list[Event]) -> None:
         """After a snapshot up to `last_seq`: drop what it covered, replay what came after."""
         self.last_seq = last_seq
         self.events = [e for e in replay if e.get("seq", 0) > last_seq]
         if self.events:
-            self.notify(False)
+            self.notify()
 
     def drain(self) -> list[Event]:
         """Events to send now, oldest first, without those the snapshot already covered."""

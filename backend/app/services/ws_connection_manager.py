@@ -105,20 +105,20 @@ class Connection:
         self.inbox: list[Any] = []  # (a list: an empty deque costs ~600 bytes a socket)
         self.dispatcher: asyncio.Task[None] | None = None
 
-    def wake_writer(self, now: bool = False) -> None:
+    def wake_writer(self) -> None:
         """There is something to send: start the writer unless it is running.
 
-        `now` (every event and control frame): the writer starts in the caller's task and
-        sends at once, instead of in a task of its own a loop iteration later; only if it has
-        to wait (a snapshot to read, a socket that cannot take more yet) does the rest go on
-        in a task. While it waits, what comes meanwhile queues behind it: a lagging socket's
-        pieces go out merged into one frame when it can take more (`coalesce`)."""
+        The writer starts in the caller's task and sends at once, instead of in a task of its
+        own a loop iteration later; only if it has to wait (a socket that cannot take more
+        yet) does the rest go on in a task, and a close or a due snapshot (a database read)
+        starts it as a task. While it waits, what comes meanwhile queues behind it: a lagging
+        socket's pieces go out merged into one frame when it can take more (`coalesce`)."""
         if self.finished or self.write_ended or self.writing:
             return  # (writing: it is sending now and takes what came meanwhile with it)
         if self.writer is not None and not self.writer.done():
             return
         name = f"ws-writer-{self.id}"
-        if now and self.close_code is None and not self.sub.snapshot_due:
+        if self.close_code is None and not self.sub.snapshot_due:
             self.writing = True
             try:
                 self.writer = start_here(self.write(self), name=name)
