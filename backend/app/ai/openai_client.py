@@ -21,6 +21,7 @@ from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from app.ai.errors import AIUnavailableError
 from app.core.config import Settings, get_settings
+from app.core.read_gate import read_gate
 
 logger = logging.getLogger(__name__)
 
@@ -204,11 +205,21 @@ async def chat_completion_stream(
 async def _sse_data(body: AsyncIterator[bytes]) -> AsyncIterator[list[Any]]:
     """The decoded `data` of the server-sent events in a byte stream, up to `[DONE]` (an
     `error` ends it), as one list per network read that completed any. Lines are split here,
-    a whole read at a time, rather than by the HTTP client's text and line decoders."""
+    a whole read at a time, rather than by the HTTP client's text and line decoders. Each read
+    waits its turn at the loop's read gate (app/core/read_gate.py): on a busy loop the streams
+    take turns, a slice of reads a loop iteration, and what comes meanwhile is read in one go."""
     event: str | None = None
     data: list[str] = []
     buf = b""
-    async for chunk in body:
+    gate = read_gate()
+    reads = aiter(body)
+    while True:
+        if (turn := gate.ask()) is not None:
+            await turn  # the loop is busy: the streams ahead in line read first
+        try:
+            chunk = await anext(reads)
+        except StopAsyncIteration:
+            return
         buf = buf + chunk if buf else chunk
         *lines, buf = buf.split(b"\n")
         batch: list[Any] = []

@@ -1,0 +1,174 @@
+"""app.core.read_gate: model streams take turns on a busy loop (a loop iteration spends about a
+slice on their reads; the rest wait in line, first come first served)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from app.ai.openai_client import chat_completion_stream
+from app.core.read_gate import ReadGate, read_gate
+
+MESSAGES = [{"role": "user", "content": "Say something."}]
+
+
+class FakeClock:
+    """Time that moves only when a 'read' is processed: a read costs `cost` seconds."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Iterations:
+    """Counts the loop's iterations (a callback that schedules itself once per iteration)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.count = 0
+        self.loop = loop
+        self.running = True
+        loop.call_soon(self._step)
+
+    def _step(self) -> None:
+        self.count += 1
+        if self.running:
+            self.loop.call_soon(self._step)
+
+
+async def busy_streams(gate: ReadGate, clock: FakeClock, streams: int, reads: int, cost: float):
+    """`streams` streams of `reads` reads each, every read ready at once (a loop at capacity)
+    and taking `cost` of (fake) time; what each read saw: (stream, read, iteration, time)."""
+    loop = asyncio.get_running_loop()
+    iterations = Iterations(loop)
+    log: list[tuple[int, int, int, float]] = []
+
+    async def stream(n: int) -> None:
+        for i in range(reads):
+            if (turn := gate.ask()) is not None:
+                await turn
+            log.append((n, i, iterations.count, clock.now))
+            clock.now += cost  # the read's processing
+            await asyncio.sleep(0)  # the next read is ready by the next iteration
+
+    await asyncio.gather(*(stream(n) for n in range(streams)))
+    iterations.running = False
+    return log
+
+
+async def test_a_loop_at_capacity_spends_about_one_slice_per_iteration_on_reads():
+    clock = FakeClock()
+    gate = ReadGate(slice_sec=0.003, clock=clock)
+    log = await busy_streams(gate, clock, streams=40, reads=10, cost=0.001)
+
+    assert len(log) == 400  # every read of every stream ran
+    per_iteration: dict[int, float] = {}
+    for _, _, iteration, _ in log:
+        per_iteration[iteration] = per_iteration.get(iteration, 0.0) + 0.001
+    # ungated, every iteration would hold all 40 streams' reads (40 ms); gated, about a slice
+    # (the reads let through plus, at most, those of streams that had passed the gate before)
+    assert max(per_iteration.values()) <= 0.003 + 0.002 + 1e-9
+    assert gate.waited > 300
+    for n in range(40):  # each stream's reads in order
+        assert [i for s, i, _, _ in log if s == n] == list(range(10))
+
+
+async def test_streams_in_line_are_served_first_come_first_served():
+    clock = FakeClock()
+    gate = ReadGate(slice_sec=0.002, clock=clock)
+    log = await busy_streams(gate, clock, streams=20, reads=6, cost=0.001)
+
+    # no stream is starved while others go on: between two reads of a stream, every other
+    # stream reads at most about once (a round robin), so no stream gets ahead by more than one
+    done = dict.fromkeys(range(20), 0)
+    for stream, _, _, _ in log:
+        done[stream] += 1
+        assert max(done.values()) - min(done.values()) <= 2
+
+
+async def test_a_cancelled_stream_leaves_the_line_and_the_others_go_on():
+    clock = FakeClock()
+    gate = ReadGate(slice_sec=0.001, clock=clock)
+    assert gate.ask() is None  # the first read of the iteration
+    clock.now += 0.002  # it took the whole slice
+    waiting = [gate.ask() for _ in range(3)]
+    assert all(turn is not None for turn in waiting)
+    first, second, third = waiting
+    assert first is not None and second is not None and third is not None
+    first.cancel()  # its turn was cancelled (the socket closed) while it waited
+    await asyncio.wait_for(asyncio.gather(second, third), timeout=5)
+
+
+async def swamped_gaps(max_wait_sec: float) -> float:
+    """40 streams of 1 ms reads beside other work of 10 ms an iteration (sockets opening, say):
+    the longest a stream went between two reads once the line had formed."""
+    loop = asyncio.get_running_loop()
+    clock = FakeClock()
+    gate = ReadGate(slice_sec=0.003, max_wait_sec=max_wait_sec, clock=clock)
+    swamped = True
+
+    def other_work() -> None:
+        clock.now += 0.010
+        if swamped:
+            loop.call_soon(other_work)
+
+    loop.call_soon(other_work)
+    log = await busy_streams(gate, clock, streams=40, reads=15, cost=0.001)
+    swamped = False
+    assert len(log) == 600
+    gaps = []
+    for n in range(40):
+        times = [t for s, _, _, t in log if s == n]
+        gaps += [b - a for a, b in itertools.pairwise(times[5:])]
+    return max(gaps)
+
+
+async def test_a_loop_swamped_by_other_work_still_moves_the_line_within_its_longest_wait():
+    # one slice of reads an iteration: 3 of the 40 streams per 13 ms, a read every ~170 ms
+    assert await swamped_gaps(max_wait_sec=float("inf")) > 0.15
+    # the front waiting past 20 ms makes the line move faster, up to all 40 an iteration (50 ms
+    # with the other work; a stream that read asks again the iteration after)
+    assert await swamped_gaps(max_wait_sec=0.02) < 0.08
+
+
+async def test_a_loop_with_time_to_spare_makes_nobody_wait():
+    clock = FakeClock()
+    gate = ReadGate(slice_sec=0.003, clock=clock)
+    # each iteration has a read or two, far under the slice
+    log = await busy_streams(gate, clock, streams=2, reads=50, cost=0.0005)
+    assert len(log) == 100
+    assert gate.waited == 0
+
+
+def test_the_gate_is_one_per_loop():
+    async def twice() -> tuple[ReadGate, ReadGate]:
+        return read_gate(), read_gate()
+
+    first, again = asyncio.run(twice())
+    assert first is again
+    second, _ = asyncio.run(twice())
+    assert second is not first
+
+
+async def test_model_streams_on_a_busy_loop_take_turns_and_lose_nothing(standin):
+    """Through the real SDK against the stand-in: 12 streams at once, each of whose pieces keeps
+    the loop busy for 2 ms, so one iteration could not take them all: the gate makes some wait,
+    and every stream's text still arrives whole and in order."""
+    replies = [" ".join(f"s{n}w{i}" for i in range(30)) for n in range(12)]
+    standin.control(replies=replies, token_delay=0.001)
+    gate = read_gate()
+    waited_before = gate.waited
+
+    async def consume() -> str:
+        pieces = []
+        async for piece in chat_completion_stream(MESSAGES):
+            pieces.append(piece)
+            spin_until = asyncio.get_running_loop().time() + 0.002
+            while asyncio.get_running_loop().time() < spin_until:
+                pass  # the relay's work for this piece (publishing, sending)
+        return "".join(pieces)
+
+    texts = await asyncio.gather(*(consume() for _ in range(12)))
+    assert sorted(texts) == sorted(replies)
+    assert gate.waited > waited_before
