@@ -172,3 +172,35 @@ async def test_model_streams_on_a_busy_loop_take_turns_and_lose_nothing(standin)
     texts = await asyncio.gather(*(consume() for _ in range(12)))
     assert sorted(texts) == sorted(replies)
     assert gate.waited > waited_before
+
+
+async def test_a_loop_overloaded_for_a_long_time_keeps_every_stream_going():
+    """A loop overloaded for minutes: every tick finds the line's front past its longest wait
+    (here: any wait at all), for over a thousand ticks in a row, and each tells the line to
+    move faster. The gate goes on letting the streams go: the count it lets go stops growing
+    at the whole line, where doubling it 1024 times would overflow and stop the ticks."""
+    loop = asyncio.get_running_loop()
+    clock = FakeClock()
+    gate = ReadGate(slice_sec=0.003, max_wait_sec=0.0, clock=clock)
+    swamped = True
+    reads = 0
+
+    def other_work() -> None:
+        clock.now += 0.100
+        if swamped:
+            loop.call_soon(other_work)
+
+    async def stream() -> None:
+        nonlocal reads
+        for _ in range(1500):  # each read's data is there at once: it asks again straight away
+            if (turn := gate.ask()) is not None:
+                await turn
+            clock.now += 0.001
+            reads += 1
+
+    loop.call_soon(other_work)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(stream() for _ in range(5))), timeout=10)
+    finally:
+        swamped = False
+    assert reads == 7500

@@ -28,8 +28,8 @@ from collections import deque
 from collections.abc import Callable
 
 # The reads one loop iteration runs while others wait: at K = 250 an iteration is then ~5 ms
-# instead of 30+, and `pong` / `thinking` p99 0.2x / 0.4x of what they were (`make bench`,
-# docs/benchmarks.md "Session 16's changes").
+# instead of 30+, `pong` p99 about a quarter and `thinking` p99 a third to a sixth of what
+# they were (`make bench`, docs/benchmarks.md "Session 16's changes").
 SLICE_SEC = 0.003
 # The longest a stream waits in line before the line is made to move faster (see above); at
 # K = 250 its front waits ~20-30 ms.
@@ -88,8 +88,9 @@ class ReadGate:
             self._batch_start = None
             return
         released = self._released
-        if now - line[0][1] > self.max_wait_sec:  # the line moves too slowly
-            self._batch = max(self._batch, released) * 2
+        if now - line[0][1] > self.max_wait_sec:  # the line moves too slowly: twice as many,
+            # up to all of it (more would grow without end while the loop stays this busy)
+            self._batch = min(max(self._batch, released) * 2, float(len(line)))
         elif self._batch_start is not None:  # a slice's worth, by how long the last ones took
             took = max(now - self._batch_start, 1e-6)
             self._batch = max(released * min(max(self.slice_sec / took, 0.5), 2.0), 1.0)
