@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 
 from app.ai.openai_client import chat_completion_stream
 from app.core.read_gate import ReadGate, read_gate
@@ -22,26 +23,39 @@ class FakeClock:
         return self.now
 
 
-class Iterations:
-    """Counts the loop's iterations (a callback that schedules itself once per iteration)."""
+class EveryIteration:
+    """Calls `step` once every loop iteration (a callback that schedules itself) until
+    stopped; `count`: how many times so far (the loop's iterations)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, step: Callable[[], None] = lambda: None) -> None:
+        self.step = step
         self.count = 0
-        self.loop = loop
         self.running = True
-        loop.call_soon(self._step)
+        asyncio.get_running_loop().call_soon(self._run)
 
-    def _step(self) -> None:
+    def _run(self) -> None:
         self.count += 1
+        self.step()
         if self.running:
-            self.loop.call_soon(self._step)
+            asyncio.get_running_loop().call_soon(self._run)
+
+    def stop(self) -> None:
+        self.running = False
+
+
+def other_work(clock: FakeClock, seconds: float) -> EveryIteration:
+    """Other work of `seconds` (fake time) in every loop iteration: sockets opening, say."""
+
+    def work() -> None:
+        clock.now += seconds
+
+    return EveryIteration(work)
 
 
 async def busy_streams(gate: ReadGate, clock: FakeClock, streams: int, reads: int, cost: float):
     """`streams` streams of `reads` reads each, every read ready at once (a loop at capacity)
     and taking `cost` of (fake) time; what each read saw: (stream, read, iteration, time)."""
-    loop = asyncio.get_running_loop()
-    iterations = Iterations(loop)
+    iterations = EveryIteration()
     log: list[tuple[int, int, int, float]] = []
 
     async def stream(n: int) -> None:
@@ -53,7 +67,7 @@ async def busy_streams(gate: ReadGate, clock: FakeClock, streams: int, reads: in
             await asyncio.sleep(0)  # the next read is ready by the next iteration
 
     await asyncio.gather(*(stream(n) for n in range(streams)))
-    iterations.running = False
+    iterations.stop()
     return log
 
 
@@ -103,19 +117,11 @@ async def test_a_cancelled_stream_leaves_the_line_and_the_others_go_on():
 async def swamped_gaps(max_wait_sec: float) -> float:
     """40 streams of 1 ms reads beside other work of 10 ms an iteration (sockets opening, say):
     the longest a stream went between two reads once the line had formed."""
-    loop = asyncio.get_running_loop()
     clock = FakeClock()
     gate = ReadGate(slice_sec=0.003, max_wait_sec=max_wait_sec, clock=clock)
-    swamped = True
-
-    def other_work() -> None:
-        clock.now += 0.010
-        if swamped:
-            loop.call_soon(other_work)
-
-    loop.call_soon(other_work)
+    swamped = other_work(clock, 0.010)
     log = await busy_streams(gate, clock, streams=40, reads=15, cost=0.001)
-    swamped = False
+    swamped.stop()
     assert len(log) == 600
     gaps = []
     for n in range(40):
@@ -179,16 +185,9 @@ async def test_a_loop_overloaded_for_a_long_time_keeps_every_stream_going():
     (here: any wait at all), for over a thousand ticks in a row, and each tells the line to
     move faster. The gate goes on letting the streams go: the count it lets go stops growing
     at the whole line, where doubling it 1024 times would overflow and stop the ticks."""
-    loop = asyncio.get_running_loop()
     clock = FakeClock()
     gate = ReadGate(slice_sec=0.003, max_wait_sec=0.0, clock=clock)
-    swamped = True
     reads = 0
-
-    def other_work() -> None:
-        clock.now += 0.100
-        if swamped:
-            loop.call_soon(other_work)
 
     async def stream() -> None:
         nonlocal reads
@@ -198,9 +197,9 @@ async def test_a_loop_overloaded_for_a_long_time_keeps_every_stream_going():
             clock.now += 0.001
             reads += 1
 
-    loop.call_soon(other_work)
+    swamped = other_work(clock, 0.100)
     try:
         await asyncio.wait_for(asyncio.gather(*(stream() for _ in range(5))), timeout=10)
     finally:
-        swamped = False
+        swamped.stop()
     assert reads == 7500

@@ -87,13 +87,13 @@ class ReadGate:
             self._armed = False
             self._batch_start = None
             return
-        released = self._released
+        last = self._released
         if now - line[0][1] > self.max_wait_sec:  # the line moves too slowly: twice as many,
             # up to all of it (more would grow without end while the loop stays this busy)
-            self._batch = min(max(self._batch, released) * 2, float(len(line)))
+            self._batch = min(max(self._batch, last) * 2, float(len(line)))
         elif self._batch_start is not None:  # a slice's worth, by how long the last ones took
             took = max(now - self._batch_start, 1e-6)
-            self._batch = max(released * min(max(self.slice_sec / took, 0.5), 2.0), 1.0)
+            self._batch = max(last * min(max(self.slice_sec / took, 0.5), 2.0), 1.0)
         self._batch_start = None
         loop = asyncio.get_running_loop()
         loop.call_soon(self._mark)
