@@ -4,6 +4,7 @@ and an idle socket that holds no task but its own (memory per idle socket, issue
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -119,3 +120,36 @@ async def test_an_answer_starts_its_turn_from_the_reader_and_its_pieces_need_no_
     finally:
         loop.set_task_factory(previous)
     await ws.close()
+
+
+async def test_a_turns_first_step_runs_where_it_is_started_but_as_its_own_task(app):
+    """A turn's first step (an answer's save begun) runs in the step that starts it, the
+    socket's reader's, one loop iteration sooner than a task's first step (`make bench`:
+    `thinking`), and as the turn's own task, so what it binds to its task (a timeout, a
+    lock's wait) is the turn's. A turn that ends in that step leaves nothing behind."""
+    manager = get_manager()
+    iid = 424270
+    seen: list[asyncio.Task[object] | None] = []
+    go_on = asyncio.Event()
+
+    async def turn() -> AsyncIterator[dict[str, str]]:
+        seen.append(asyncio.current_task())
+        await go_on.wait()
+        yield {"type": "thinking"}
+
+    assert manager.start_turn(iid, turn(), None)
+    task = manager.turns[iid]
+    assert seen == [task] and task is not asyncio.current_task()
+    assert manager.turn_running(iid)
+    go_on.set()
+    await task
+    assert iid not in manager.turns
+
+    async def silent() -> AsyncIterator[dict[str, str]]:
+        seen.append(asyncio.current_task())
+        return
+        yield  # an async generator that ends at once
+
+    assert manager.start_turn(iid, silent(), None)
+    assert len(seen) == 2 and seen[1] not in (None, task, asyncio.current_task())
+    assert iid not in manager.turns and not manager.turn_running(iid)

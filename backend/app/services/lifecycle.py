@@ -8,6 +8,7 @@ from collections.abc import Coroutine
 
 from sqlmodel import select
 
+from app.core.aio import start_task
 from app.core.config import Settings
 from app.core.database import session_factory
 from app.core.security import hash_password
@@ -61,9 +62,14 @@ async def shutdown() -> None:
 _background: set[asyncio.Task[object]] = set()
 
 
-def spawn(coro: Coroutine[object, object, object], *, name: str) -> asyncio.Task[object]:
-    """Run `coro` as an app-owned task that outlives the request or socket that started it."""
-    task: asyncio.Task[object] = asyncio.create_task(coro, name=name)
+def spawn(
+    coro: Coroutine[object, object, object], *, name: str, eager: bool = False
+) -> asyncio.Task[object]:
+    """Run `coro` as an app-owned task that outlives the request or socket that started it.
+    `eager`: its first step runs now, as the task (`app.core.aio.start_task`)."""
+    task: asyncio.Task[object] = (
+        start_task(coro, name=name) if eager else asyncio.create_task(coro, name=name)
+    )
     _background.add(task)
     task.add_done_callback(_finished)
     return task

@@ -248,7 +248,8 @@ class ConnectionManager:
         self, interview_id: int, events: AsyncIterator[Event], origin: Connection | None
     ) -> bool:
         """Run a turn as an app-owned task (after the previous one has wrapped up); False
-        when the interviewer is still speaking."""
+        when the interviewer is still speaking. Its first step runs now, as its task (an
+        answer's save is begun a loop iteration sooner: `thinking`, `make bench`)."""
         if self.turn_busy(interview_id):
             return False
         previous = self.turns.get(interview_id)
@@ -259,6 +260,9 @@ class ConnectionManager:
             events = speak(interview_id, events, origin)
 
         async def _consume() -> None:
+            me = asyncio.current_task()
+            assert me is not None
+            self.turns[interview_id] = me  # (before its first wait: it may end without one)
             if previous is not None and not previous.done():
                 await asyncio.wait([previous])  # its stream_end is out; let it finish first
             try:
@@ -274,11 +278,10 @@ class ConnectionManager:
                 if origin is not None:
                     origin.send_error("INTERNAL_ERROR", "Something went wrong on our side.")
             finally:
-                if self.turns.get(interview_id) is task:
+                if self.turns.get(interview_id) is me:
                     del self.turns[interview_id]
 
-        task = spawn(_consume(), name=f"turn-{interview_id}")
-        self.turns[interview_id] = task
+        spawn(_consume(), name=f"turn-{interview_id}", eager=True)
         return True
 
     async def recover_orphaned_turn(self, conn: Connection) -> None:
