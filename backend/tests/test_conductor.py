@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import dataclasses
+import os
 import zlib
 from datetime import timedelta
 
@@ -37,6 +38,7 @@ from app.services.interview_conductor_service import (
     plan_reply,
     turn_key,
 )
+from app.services.interview_events import Subscriber, get_hub
 from app.services.interview_session import (
     COMPRESSED,
     InterviewSession,
@@ -251,6 +253,46 @@ async def test_end_interview_completes_once_and_queues_the_evaluation(db):
     assert interview.ended_at is not None
     assert evaluation.status.value == "done" and evaluation.method == "llm"
     assert [q["question_id"] for q in evaluation.question_scores] == [q.id for q in setup.questions]
+
+
+async def test_thinking_goes_out_as_soon_as_the_answer_is_durable_not_when_the_turn_wakes(
+    db, monkeypatch
+):
+    """`thinking` (the answer's seq) says the answer is saved. Embedded, the callback that
+    learns the WAL's fsync covered the answer's commit publishes it, a loop iteration before
+    the turn's task wakes from the save (`make bench`: under load an iteration is several
+    ms); on PostgreSQL the turn publishes it once its statement has returned."""
+    setup, conductor, _ = await started(db)
+    iid = setup.interview.id
+    synced = [0]
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced[0] += 1
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    heard: list[tuple[str, asyncio.Task[object] | None, int]] = []
+    log = get_hub().log(iid)
+    sub = Subscriber(
+        iid, lambda: heard.append((sub.events[-1]["type"], asyncio.current_task(), synced[0]))
+    )
+    log.subscribers.add(sub)
+    try:
+        turn = conductor.stream_process_message(iid, ANSWER, "c1")
+        first = await turn.__anext__()
+        await turn.aclose()
+    finally:
+        log.subscribers.discard(sub)
+    answer = next(r for r in await rows_of(iid) if r.role == TranscriptRole.CANDIDATE)
+    assert first["type"] == "thinking" and first["seq"] == answer.seq
+    kind, task, fsyncs = heard[0]
+    assert kind == "thinking"
+    if get_engine().dialect.name == "postgresql":
+        assert task is asyncio.current_task()  # the turn (here: this test's task)
+    else:
+        assert task is None  # a plain callback: the sync thread's hand-back
+        assert fsyncs >= 1  # after the fsync that made the answer durable
 
 
 async def test_one_turn_at_a_time_per_interview(db):

@@ -296,3 +296,42 @@ async def test_the_wal_is_checkpointed_into_the_database_file_off_the_loop(engin
 async def _insert(engine, value: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": value})
+
+
+async def test_a_commits_then_runs_as_the_fsync_is_handed_back_before_its_committer_wakes(engine):
+    """`commit(then)`: `then` runs once the commit is durable, in the callback that learns it
+    (the sync thread's hand-back), a loop iteration before the committer's task wakes up (an
+    answer's `thinking` is sent from there, `make bench`). A `then` that fails fails the
+    commit's wait; the rows stay committed."""
+    loop = asyncio.get_running_loop()
+    iterations, ticking = [0], True
+
+    def tick() -> None:
+        if ticking:
+            iterations[0] += 1
+            loop.call_soon(tick)
+
+    ran: list[tuple[asyncio.Task[object] | None, int]] = []
+    loop.call_soon(tick)
+    try:
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            await driver.cursor().execute("INSERT INTO t (v) VALUES ('then')")
+            await driver.commit(lambda: ran.append((asyncio.current_task(), iterations[0])))
+            woke = iterations[0]
+    finally:
+        ticking = False
+    assert len(ran) == 1
+    task, at = ran[0]
+    assert task is None  # not the committer's task: a callback of the loop's
+    assert at < woke  # the committer woke in a later iteration
+
+    def broken() -> None:
+        raise RuntimeError("then failed")
+
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        await driver.cursor().execute("INSERT INTO t (v) VALUES ('after')")
+        with pytest.raises(RuntimeError, match="then failed"):
+            await driver.commit(broken)
+    assert await count(engine) == 2

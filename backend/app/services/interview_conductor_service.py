@@ -14,8 +14,9 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from redis.exceptions import NoScriptError
@@ -551,9 +552,19 @@ class InterviewConductorService:
                     else "The interview is over"
                 )
             log = self.hub.log(interview_id)
-            saved = await self._save_answer(
-                session, content, client_msg_id, answer_mode, durable_event
-            )
+            said: list[Event] = []
+
+            def durable(row: TurnRow) -> None:
+                """The answer is saved: say so now (embedded: in the callback that learns
+                it, a loop iteration before this turn wakes up; `make bench`)."""
+                if durable_event is None:
+                    said.append(log.publish_now({"type": "thinking"}, seq=row.seq))
+                    metrics.TURN_THINKING.observe(time.monotonic() - received)
+                else:
+                    event = {**durable_event, "content": row.content}
+                    said.append(log.publish_now(event, seq=row.seq))
+
+            saved = await self._save_answer(session, content, client_msg_id, answer_mode, durable)
             if saved is None:
                 return  # a repeat of an answered message: no reply, nothing changes
             row, first_time = saved
@@ -561,14 +572,11 @@ class InterviewConductorService:
             # a turn: until then the database has it, and a snapshot reads the history there;
             # a retry, or a recovery after this process died, adds it where it is missing
             with_answer(session, row)
-            if first_time and durable_event is not None:
-                yield await log.publish({**durable_event, "content": row.content}, seq=row.seq)
+            for event in said:
+                yield event
+            if not first_time or durable_event is not None:
                 yield await log.publish({"type": "thinking"})
-            elif first_time:
-                yield await log.publish({"type": "thinking"}, seq=row.seq)
-            else:
-                yield await log.publish({"type": "thinking"})
-            metrics.TURN_THINKING.observe(time.monotonic() - received)
+                metrics.TURN_THINKING.observe(time.monotonic() - received)
             plan = plan_reply(session, row.content, get_settings().FOLLOW_UP_MAX_WORDS)
             async for event in self._ai_turn(session, plan, row, lease):
                 yield event
@@ -595,8 +603,11 @@ class InterviewConductorService:
         content: str,
         client_msg_id: str | None,
         answer_mode: str,
-        durable_event: Event | None,
+        on_durable: Callable[[TurnRow], None],
     ) -> tuple[Transcript, bool] | None:
+        """Save the answer (`on_durable(row)` once it is durable, before this returns): its row
+        and True; a repeat's saved row and False when its reply is to be retried; None when
+        it was answered."""
         interview_id = session.interview_id
         seq = await self.hub.log(interview_id).next_seq()
         row = TurnRow(
@@ -614,7 +625,7 @@ class InterviewConductorService:
         )
         try:
             # a repeated client_msg_id meets the unique index (no SELECT first: repeats are rare)
-            await save_answer(row, question["id"] if question else None)
+            await save_answer(row, question["id"] if question else None, partial(on_durable, row))
         except IntegrityError:
             if not client_msg_id:
                 raise

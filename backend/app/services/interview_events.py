@@ -283,8 +283,17 @@ class InterviewEventLog:
 
     async def publish(self, event: Event, *, seq: int | None = None) -> Event:
         """Number (unless `seq` was reserved), deliver locally now, relay on the next tick."""
+        if event["type"] not in NO_SEQ_TYPES and seq is None:
+            seq = await self._take_seq()
+        return self.publish_now(event, seq=seq)
+
+    def publish_now(self, event: Event, *, seq: int | None) -> Event:
+        """`publish`, of an event that needs no new number: its `seq` reserved before (or
+        None for a type that has none). Waits for nothing: also from a plain callback."""
         if event["type"] not in NO_SEQ_TYPES:
-            event["seq"] = seq if seq is not None else await self._take_seq()
+            if seq is None:
+                raise ValueError(f"a {event['type']} event needs its reserved seq")
+            event["seq"] = seq
         self._apply(event)
         self._unflushed.append(event)
         self.hub.mark_dirty(self)

@@ -79,9 +79,12 @@ class TurnRow:
 Transcript = TurnRow | InterviewTranscript
 
 
-async def save_answer(row: TurnRow, question_id: int | None) -> None:
+async def save_answer(
+    row: TurnRow, question_id: int | None, on_durable: Callable[[], None] | None = None
+) -> None:
     """Save a candidate's turn `row` and its answer row (filed under `question_id`, made at
-    the same moment); sets `row.id`."""
+    the same moment); sets `row.id`. `on_durable`: called once both are durable, before this
+    returns (embedded, in the callback that learns it: `InlineConnection.commit`)."""
     answer = {  # InterviewAnswer's columns but id; transcript_id: the id the row gets
         "interview_id": row.interview_id,
         "question_id": question_id,
@@ -93,11 +96,13 @@ async def save_answer(row: TurnRow, question_id: int | None) -> None:
         values.update({"a_" + name: value for name, value in answer.items()})
         async with driver_connection() as driver:
             row.id = int(await _fetch_value(driver, _answer_statement(), values))
+        if on_durable is not None:
+            on_durable()
         return
     async with driver_connection() as driver:
         row.id = await _insert(driver, _TRANSCRIPTS, _values(row))
         await _insert(driver, _ANSWERS, {**answer, "transcript_id": row.id})
-        await driver.commit()
+        await driver.commit(on_durable)
 
 
 async def save_ai_turn(row: TurnRow) -> bool:
