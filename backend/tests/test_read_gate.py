@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
 
 from app.ai.openai_client import chat_completion_stream
 from app.core.read_gate import ReadGate, read_gate
+from tests.support.aio import EveryIteration
 
 MESSAGES = [{"role": "user", "content": "Say something."}]
 
@@ -21,26 +21,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class EveryIteration:
-    """Calls `step` once every loop iteration (a callback that schedules itself) until
-    stopped; `count`: how many times so far (the loop's iterations)."""
-
-    def __init__(self, step: Callable[[], None] = lambda: None) -> None:
-        self.step = step
-        self.count = 0
-        self.running = True
-        asyncio.get_running_loop().call_soon(self._run)
-
-    def _run(self) -> None:
-        self.count += 1
-        self.step()
-        if self.running:
-            asyncio.get_running_loop().call_soon(self._run)
-
-    def stop(self) -> None:
-        self.running = False
 
 
 def other_work(clock: FakeClock, seconds: float) -> EveryIteration:

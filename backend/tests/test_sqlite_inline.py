@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from app.core import database, sqlite_inline
 from app.core.config import get_settings
 from app.core.database import create_engine
+from tests.support.aio import EveryIteration
 
 
 @pytest.fixture
@@ -303,24 +304,16 @@ async def test_a_commits_then_runs_as_the_fsync_is_handed_back_before_its_commit
     (the sync thread's hand-back), a loop iteration before the committer's task wakes up (an
     answer's `thinking` is sent from there, `make bench`). A `then` that fails fails the
     commit's wait; the rows stay committed."""
-    loop = asyncio.get_running_loop()
-    iterations, ticking = [0], True
-
-    def tick() -> None:
-        if ticking:
-            iterations[0] += 1
-            loop.call_soon(tick)
-
+    iterations = EveryIteration()
     ran: list[tuple[asyncio.Task[object] | None, int]] = []
-    loop.call_soon(tick)
     try:
         async with engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             await driver.cursor().execute("INSERT INTO t (v) VALUES ('then')")
-            await driver.commit(lambda: ran.append((asyncio.current_task(), iterations[0])))
-            woke = iterations[0]
+            await driver.commit(lambda: ran.append((asyncio.current_task(), iterations.count)))
+            woke = iterations.count
     finally:
-        ticking = False
+        iterations.stop()
     assert len(ran) == 1
     task, at = ran[0]
     assert task is None  # not the committer's task: a callback of the loop's

@@ -147,18 +147,4 @@ class _Rest(Coroutine[Any, Any, _T]):
         self._coro.close()
 
     def __await__(self) -> Generator[Any, Any, _T]:
-        sent: Any = None
-        thrown: BaseException | None = None
-        while True:
-            try:
-                out = self.throw(thrown) if thrown is not None else self.send(sent)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-            sent, thrown = None, None
-            try:
-                sent = yield out
-            except GeneratorExit:
-                self.close()
-                raise
-            except BaseException as exc:  # passed on to the coroutine
-                thrown = exc
+        raise TypeError("a task drives it (send / throw); it is not awaited")

@@ -309,16 +309,16 @@ class _Syncer:
             if mine > covers:
                 still.append((mine, done, then))
             elif not done.done():
-                if error is None and then is not None:
+                failure = error
+                if failure is None and then is not None:
                     try:
                         then()
                     except Exception as exc:  # the committer's: it raises there
-                        done.set_exception(exc)
-                        continue
-                if error is None:
+                        failure = exc
+                if failure is None:
                     done.set_result(None)
                 else:
-                    done.set_exception(error)
+                    done.set_exception(failure)
         self.waiting = still
 
     def fsync(self) -> None:

@@ -1,8 +1,11 @@
-"""Awaiting with a count of the event-loop iterations it took."""
+"""Counting event-loop iterations: awaiting with a count of the suspensions it took, and a
+callback that runs once every iteration."""
 
 from __future__ import annotations
 
+import asyncio
 import types
+from collections.abc import Callable
 from typing import Any
 
 
@@ -23,3 +26,23 @@ def suspensions(awaitable: Any, box: list[int]) -> Any:
                 waiting = steps.send(result)
     except StopIteration as stop:
         return stop.value
+
+
+class EveryIteration:
+    """Calls `step` once every loop iteration (a callback that schedules itself) until
+    stopped; `count`: how many times so far (the loop's iterations)."""
+
+    def __init__(self, step: Callable[[], None] = lambda: None) -> None:
+        self.step = step
+        self.count = 0
+        self.running = True
+        asyncio.get_running_loop().call_soon(self._run)
+
+    def _run(self) -> None:
+        self.count += 1
+        self.step()
+        if self.running:
+            asyncio.get_running_loop().call_soon(self._run)
+
+    def stop(self) -> None:
+        self.running = False
