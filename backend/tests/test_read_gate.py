@@ -4,7 +4,12 @@ slice on their reads; the rest wait in line, first come first served)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
+import logging
+import threading
+
+import pytest
 
 from app.ai.openai_client import chat_completion_stream
 from app.core.read_gate import ReadGate, read_gate
@@ -183,3 +188,65 @@ async def test_a_loop_overloaded_for_a_long_time_keeps_every_stream_going():
     finally:
         swamped.stop()
     assert reads == 7500
+
+
+def hand_back_from_a_thread(gate: ReadGate, callback) -> None:
+    loop = asyncio.get_running_loop()
+    thread = threading.Thread(target=gate.hand_back, args=(loop, callback))
+    thread.start()
+    thread.join()
+
+
+async def test_a_threads_hand_back_runs_at_the_next_read_that_asks_within_the_same_step():
+    gate = ReadGate()
+    iterations = EveryIteration()
+    ran: list[tuple[str, int]] = []
+    hand_back_from_a_thread(gate, lambda: ran.append(("first", iterations.count)))
+    hand_back_from_a_thread(gate, lambda: ran.append(("second", iterations.count)))
+    assert ran == []
+    now = iterations.count
+    gate.ask()  # a model stream's read, in this same step
+    assert ran == [("first", now), ("second", now)]  # in the order handed, once each
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the loop's own call for them comes: nothing left to run
+    iterations.stop()
+    assert len(ran) == 2
+
+
+async def test_with_no_read_asking_a_hand_back_runs_in_the_loops_next_iteration():
+    gate = ReadGate()
+    ran: list[int] = []
+    hand_back_from_a_thread(gate, lambda: ran.append(1))
+    assert ran == []
+    await asyncio.sleep(0)
+    assert ran == [1]
+
+
+AMBIENT: contextvars.ContextVar[str] = contextvars.ContextVar("ambient", default="none")
+
+
+async def test_a_failing_hand_back_is_logged_the_rest_run_and_none_sees_the_readers_context(
+    caplog,
+):
+    gate = ReadGate()
+    seen: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("hand-back failed")
+
+    hand_back_from_a_thread(gate, broken)
+    hand_back_from_a_thread(gate, lambda: seen.append(AMBIENT.get()))
+    AMBIENT.set("the reader's")  # the asking stream's context, not the handing thread's
+    with caplog.at_level(logging.ERROR, logger="app.read_gate"):
+        assert gate.ask() is None  # the read itself goes on
+    assert seen == ["none"]
+    assert "a handed-back callback failed" in caplog.text
+    assert "hand-back failed" in caplog.text
+
+
+async def test_a_hand_back_to_a_closed_loop_raises_runtime_error():
+    gate = ReadGate()
+    closed = asyncio.new_event_loop()
+    closed.close()
+    with pytest.raises(RuntimeError):
+        gate.hand_back(closed, lambda: None)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from app.core import database, sqlite_inline
 from app.core.config import get_settings
 from app.core.database import create_engine
+from app.core.read_gate import read_gate
 from tests.support.aio import EveryIteration
 
 
@@ -328,3 +329,25 @@ async def test_a_commits_then_runs_as_the_fsync_is_handed_back_before_its_commit
         with pytest.raises(RuntimeError, match="then failed"):
             await driver.commit(broken)
     assert await count(engine) == 2
+
+
+async def test_on_a_busy_loop_a_commits_then_runs_at_the_next_model_read_not_a_slice_later(engine):
+    """With the loop busy in one long step whose model stream reads ask the read gate (a slice
+    of reads, `make bench`), the fsync's hand-back runs at the next read that asks, in that
+    step: it does not wait for the loop's next iteration, behind the slice queued before it."""
+    gate = read_gate()
+    ran: list[asyncio.Task[object] | None] = []
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        await driver.cursor().execute("INSERT INTO t (v) VALUES ('busy')")
+        commit = asyncio.create_task(driver.commit(lambda: ran.append(asyncio.current_task())))
+        await asyncio.sleep(0)  # its step: the frames written, the fsync asked for
+        me = asyncio.current_task()
+        deadline = time.monotonic() + 5
+        while not ran and time.monotonic() < deadline:  # one step of reads, never yielding
+            if (turn := gate.ask()) is not None:
+                turn.cancel()  # a stream that would wait in line: none here
+            time.sleep(0.0002)  # the read (lets the sync thread have the GIL)
+        assert ran == [me]  # run by a read's ask, inside this step
+        await commit
+    assert await count(engine) == 1

@@ -17,15 +17,24 @@ The line moves at least every `MAX_WAIT_SEC`: when its front has waited longer, 
 go each iteration until it moves that fast again or all go at once (as with no gate), so a loop
 swamped by other work (1000 sockets opening) streams as much as before. On a loop with time to
 spare nobody waits, and the gate costs a clock reading a read and a callback an iteration.
+
+A thread's hand-back to the loop (`hand_back`: the group commit's fsync done, so an answer's
+`thinking` can go out) runs at the next stream read that asks, between two reads of a slice,
+or in the loop's next iteration, whichever comes first: on a busy loop, a slice sooner than
+`call_soon_threadsafe` alone, which waits behind the slice already queued.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable
+
+logger = logging.getLogger("app.read_gate")
 
 # The reads one loop iteration runs while others wait: at K = 250 an iteration is then ~5 ms
 # instead of 30+, `pong` p99 about a quarter and `thinking` p99 a third to a sixth of what
@@ -56,10 +65,14 @@ class ReadGate:
         self._released = 0  # let go by the last tick
         self._batch_start: float | None = None  # when those began to run
         self.waited = 0  # reads that waited in line (tests, diagnostics)
+        # `hand_back`'s callbacks not run yet (deque: appended by threads, taken by the loop)
+        self._handed: deque[tuple[Callable[[], None], contextvars.Context]] = deque()
 
     def ask(self) -> asyncio.Future[None] | None:
         """None: read now. Else a future done when it is this stream's turn (cancel it, or
         the task waiting on it, to leave the line)."""
+        if self._handed:
+            self.run_handed()
         now = self._clock()
         if not self._armed:  # the first ask of an iteration with nobody waiting
             self._armed = True
@@ -72,6 +85,23 @@ class ReadGate:
         self._line.append((turn, now))
         self.waited += 1
         return turn
+
+    def hand_back(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+        """From another thread: run `callback` once on `loop` (this gate's), in a copy of the
+        caller's context, at the next stream read that asks or in the loop's next iteration,
+        whichever is first. RuntimeError when the loop is closed."""
+        self._handed.append((callback, contextvars.copy_context()))
+        loop.call_soon_threadsafe(self.run_handed)
+
+    def run_handed(self) -> None:
+        """On the loop: the handed-back callbacks not run yet, in the order handed."""
+        handed = self._handed
+        while handed:  # threads only append: the loop's thread is the one taking
+            callback, context = handed.popleft()
+            try:
+                context.run(callback)
+            except Exception:  # as the loop reports a failing callback; the reader goes on
+                logger.exception("a handed-back callback failed")
 
     def _mark(self) -> None:
         self._batch_start = self._clock()

@@ -37,9 +37,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import URL
+
+from app.core.read_gate import ReadGate, read_gate
 
 logger = logging.getLogger("app.db")
 
@@ -249,9 +252,10 @@ class _Syncer:
     the loop a commit waited ~300 ms for its fsync at K = 250 in `make bench`). The thread ends
     after SYNCER_IDLE_SEC with nothing to do; the next commit starts another."""
 
-    def __init__(self, wal_path: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, wal_path: str, loop: asyncio.AbstractEventLoop, gate: ReadGate) -> None:
         self.wal_path = wal_path
         self.loop = weakref.ref(loop)  # the syncers are kept per loop, weakly: no cycle
+        self.gate = gate
         self.requested = 0  # commits that asked to be made durable (counted under `_wake`)
         self.covered = 0  # of those, how many an fsync has covered (the thread's side)
         # the loop's side only: (commit, its future, called once it is durable)
@@ -292,12 +296,14 @@ class _Syncer:
                 return
 
     def _hand_back(self, covers: int, error: BaseException | None) -> bool:
-        """Tell the loop which commits are durable; False when it is gone or closed."""
+        """Tell the loop which commits are durable (through its read gate: on a busy loop at
+        the next model stream's read, a slice sooner than its next iteration); False when it
+        is gone or closed."""
         loop = self.loop()
         if loop is None:
             return False
         try:
-            loop.call_soon_threadsafe(self._covered, covers, error)
+            self.gate.hand_back(loop, partial(self._covered, covers, error))
         except RuntimeError:  # closed
             return False
         return True
@@ -361,7 +367,8 @@ class _Shared:
         loop = asyncio.get_running_loop()
         state = self._per_loop.get(loop)
         if state is None:
-            state = self._per_loop[loop] = (WriteGate(), _Syncer(self.database + "-wal", loop))
+            syncer = _Syncer(self.database + "-wal", loop, read_gate())
+            state = self._per_loop[loop] = (WriteGate(), syncer)
         return state
 
     def gate(self) -> WriteGate:
