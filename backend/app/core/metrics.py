@@ -27,6 +27,11 @@ WS_CONNECTIONS = Gauge(
 WS_OPENED = Counter("hireez_ws_opened_total", "Accepted interview sockets", ["kind"])
 WS_REFUSED = Counter("hireez_ws_refused_total", "Sockets refused at the handshake", ["code"])
 WS_CLOSED = Counter("hireez_ws_closed_total", "Closed interview sockets by close code", ["code"])
+WS_FRAMES = Counter(
+    "hireez_ws_frames_total",
+    "Text frames from clients, by where they were handled: on arrival, or by the socket's reader",
+    ["at"],
+)
 WS_RECONNECTS = Counter("hireez_ws_reconnects_total", "`reconnect` requests answered")
 TURN_THINKING = Histogram(
     "hireez_turn_thinking_seconds", "Answer received to `thinking` sent", buckets=LATENCY_BUCKETS

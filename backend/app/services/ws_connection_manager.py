@@ -54,6 +54,7 @@ class Connection:
         "last_heard",
         "next_ping",
         "observer",
+        "reader_idle",
         "stop_reading",
         "streaming",
         "sub",
@@ -94,6 +95,7 @@ class Connection:
         self.stop_reading: Callable[[], None] = _nothing
         self.sub = Subscriber(interview_id, self.wake_writer)
         self.last_heard = time.monotonic()
+        self.reader_idle = False  # the reader waits for a frame, none queued before it
         self.close_code: int | None = None  # the code this server closes with
         self.client_close_code: int | None = None  # the code the client closed with
         # after a snapshot: watch until the interview's turn is known to be in good hands

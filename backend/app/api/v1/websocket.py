@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
 from app.api.v1 import API_V1_PREFIX
+from app.api.v1.ws_arrival import hand_frames_to
 from app.core import log_context, metrics
 from app.core.config import get_settings
 from app.core.dependencies import token_user_id
@@ -108,7 +110,10 @@ async def socket_app(scope: Scope, receive: Receive, send: Send) -> bool:
     if route is None or not raw_id:
         return False
     observer, voice = route
-    await serve(WebSocket(scope, receive, send), raw_id, observer=observer, voice=voice)
+    websocket = WebSocket(scope, receive, send)
+    # the server's protocol (uvicorn's): its frames can be taken as they arrive (`frame_now`)
+    server = getattr(receive, "__self__", None)
+    await serve(websocket, raw_id, observer=observer, voice=voice, server=server)
     return True
 
 
@@ -154,7 +159,9 @@ def origin_allowed(headers: Headers) -> bool:
 
 
 # -- the socket -----------------------------------------------------------------------------
-async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: bool) -> None:
+async def serve(
+    websocket: WebSocket, raw_id: str, *, observer: bool, voice: bool, server: object = None
+) -> None:
     # parsed here, not through `websocket.headers` / `.query_params`, which the socket would
     # keep for its whole life (~2 KiB an idle socket)
     query = QueryParams(websocket.scope["query_string"])
@@ -188,6 +195,7 @@ async def serve(websocket: WebSocket, raw_id: str, *, observer: bool, voice: boo
     if observer:
         conn.sub.request_snapshot()
     ensure_pulse()
+    hand_frames_to(server, partial(frame_now, conn))
     try:
         await read_until_closed(conn)
     finally:
@@ -236,10 +244,13 @@ async def read_until_closed(conn: Connection) -> None:
 
 
 async def read_loop(conn: Connection) -> None:
-    settings = get_settings()
     ws = conn.websocket
     while not conn.write_ended:
-        message = await ws.receive()
+        conn.reader_idle = True  # frames may be taken on arrival meanwhile (`frame_now`)
+        try:
+            message = await ws.receive()
+        finally:
+            conn.reader_idle = False
         if message["type"] == "websocket.disconnect":
             conn.client_close_code = message.get("code")
             return
@@ -252,25 +263,54 @@ async def read_loop(conn: Connection) -> None:
                 continue
             await queue_dispatch(conn, data)
             continue
-        # Only an audio frame on the voice socket may be larger (up to WS_MAX_AUDIO_BYTES).
-        oversize = len(text.encode()) > settings.WS_MAX_MESSAGE_BYTES
-        if oversize and not (conn.voice and '"audio"' in text[:64]):
-            conn.send_error("INVALID_MESSAGE", too_large_text(settings.WS_MAX_MESSAGE_BYTES))
-            continue
-        try:
-            msg = parse_client_message(text)
-        except InvalidMessage as exc:
-            conn.send_error("INVALID_MESSAGE", str(exc))
-            continue
-        if oversize and not isinstance(msg, AudioMsg):
-            conn.send_error("INVALID_MESSAGE", too_large_text(settings.WS_MAX_MESSAGE_BYTES))
-            continue
-        if isinstance(msg, PingMsg):  # answered at once, never behind a message's dispatch
-            conn.sub.push_control({"type": "pong"})
-            continue
-        if isinstance(msg, MessageMsg) and reply_now(conn, msg):
+        FRAMES_READ.inc()
+        msg = take_text(conn, text)
+        if msg is None or (isinstance(msg, MessageMsg) and reply_now(conn, msg)):
             continue
         await queue_dispatch(conn, msg)
+
+
+FRAMES_READ = metrics.WS_FRAMES.labels(at="reader")
+FRAMES_ON_ARRIVAL = metrics.WS_FRAMES.labels(at="arrival")
+
+
+def frame_now(conn: Connection, text: str) -> bool:
+    """A text frame, where the server parsed it (app/api/v1/ws_arrival.py), while the reader
+    waits with no frame queued before it: handled here as the reader would, a loop iteration
+    sooner (an answer's turn started, a `pong` queued, a bad frame's error sent, anything
+    else put in the dispatch inbox). False, with nothing done: the reader is busy, the socket
+    done or the inbox full (the reader's backpressure), and the frame goes to its queue."""
+    if not conn.reader_idle or conn.write_ended or len(conn.inbox) + 1 >= INBOX_LIMIT:
+        return False
+    conn.last_heard = time.monotonic()
+    FRAMES_ON_ARRIVAL.inc()
+    msg = take_text(conn, text)
+    if msg is not None and not (isinstance(msg, MessageMsg) and reply_now(conn, msg)):
+        queue_now(conn, msg)
+    return True
+
+
+def take_text(conn: Connection, text: str) -> Any:
+    """A text frame's first handling, waiting for nothing: None when done with (an error sent,
+    a `pong` queued), else the message to act on."""
+    limit = get_settings().WS_MAX_MESSAGE_BYTES
+    # Only an audio frame on the voice socket may be larger (up to WS_MAX_AUDIO_BYTES).
+    oversize = len(text.encode()) > limit
+    if oversize and not (conn.voice and '"audio"' in text[:64]):
+        conn.send_error("INVALID_MESSAGE", too_large_text(limit))
+        return None
+    try:
+        msg = parse_client_message(text)
+    except InvalidMessage as exc:
+        conn.send_error("INVALID_MESSAGE", str(exc))
+        return None
+    if oversize and not isinstance(msg, AudioMsg):
+        conn.send_error("INVALID_MESSAGE", too_large_text(limit))
+        return None
+    if isinstance(msg, PingMsg):  # answered at once, never behind a message's dispatch
+        conn.sub.push_control({"type": "pong"})
+        return None
+    return msg
 
 
 INBOX_LIMIT = 16  # frames read ahead of their dispatch; past it the reader waits (backpressure)
@@ -279,11 +319,17 @@ INBOX_LIMIT = 16  # frames read ahead of their dispatch; past it the reader wait
 async def queue_dispatch(conn: Connection, item: Any) -> None:
     """Dispatch the socket's frames in order on a task of their own, so that the reader goes
     on reading (a `ping` is answered while a `message` waits for the database)."""
+    dispatcher = queue_now(conn, item)
+    if len(conn.inbox) >= INBOX_LIMIT:
+        await asyncio.wait([dispatcher])
+
+
+def queue_now(conn: Connection, item: Any) -> asyncio.Task[None]:
+    """`item` in the inbox, its dispatcher started if none runs; that dispatcher."""
     conn.inbox.append(item)
     if conn.dispatcher is None or conn.dispatcher.done():
         conn.dispatcher = asyncio.create_task(dispatch_inbox(conn), name=f"ws-dispatch-{conn.id}")
-    if len(conn.inbox) >= INBOX_LIMIT:
-        await asyncio.wait([conn.dispatcher])
+    return conn.dispatcher
 
 
 async def dispatch_inbox(conn: Connection) -> None:
