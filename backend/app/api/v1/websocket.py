@@ -265,9 +265,8 @@ async def read_loop(conn: Connection) -> None:
             continue
         FRAMES_READ.inc()
         msg = take_text(conn, text)
-        if msg is None or (isinstance(msg, MessageMsg) and reply_now(conn, msg)):
-            continue
-        await queue_dispatch(conn, msg)
+        if msg is not None:
+            await queue_dispatch(conn, msg)
 
 
 FRAMES_READ = metrics.WS_FRAMES.labels(at="reader")
@@ -285,14 +284,14 @@ def frame_now(conn: Connection, text: str) -> bool:
     conn.last_heard = time.monotonic()
     FRAMES_ON_ARRIVAL.inc()
     msg = take_text(conn, text)
-    if msg is not None and not (isinstance(msg, MessageMsg) and reply_now(conn, msg)):
+    if msg is not None:
         queue_now(conn, msg)
     return True
 
 
 def take_text(conn: Connection, text: str) -> Any:
     """A text frame's first handling, waiting for nothing: None when done with (an error sent,
-    a `pong` queued), else the message to act on."""
+    a `pong` queued, an answer's turn started: `reply_now`), else the message to dispatch."""
     limit = get_settings().WS_MAX_MESSAGE_BYTES
     # Only an audio frame on the voice socket may be larger (up to WS_MAX_AUDIO_BYTES).
     oversize = len(text.encode()) > limit
@@ -309,6 +308,8 @@ def take_text(conn: Connection, text: str) -> Any:
         return None
     if isinstance(msg, PingMsg):  # answered at once, never behind a message's dispatch
         conn.sub.push_control({"type": "pong"})
+        return None
+    if isinstance(msg, MessageMsg) and reply_now(conn, msg):
         return None
     return msg
 

@@ -37,11 +37,11 @@ def hand_frames_to(protocol: object, take: Callable[[str], bool]) -> bool:
         return False
     if not all(hasattr(protocol, name) for name in _USES):  # pragma: no cover - another uvicorn
         return False
-    to_queue = protocol.send_receive_event_to_app
+    sansio: Any = protocol  # its private attributes, checked above
+    to_queue = sansio.send_receive_event_to_app
     context = contextvars.copy_context()
 
     def received() -> None:
-        sansio: Any = protocol
         frames = sansio.frames
         if sansio.close_sent or sansio.curr_msg_data_type != "text" or not sansio.queue.empty():
             to_queue()
@@ -61,5 +61,5 @@ def hand_frames_to(protocol: object, take: Callable[[str], bool]) -> bool:
         else:
             to_queue()
 
-    protocol.send_receive_event_to_app = received  # type: ignore[method-assign]
+    sansio.send_receive_event_to_app = received
     return True
