@@ -47,6 +47,7 @@ from app.services.interview_session import (
     session_key,
 )
 from app.services.turn_saves import TurnRow, save_ai_turn, save_answer
+from tests.support.aio import EveryIteration
 from tests.support.db_trace import QueryLog
 from tests.support.factories import make_interview
 
@@ -293,6 +294,30 @@ async def test_thinking_goes_out_as_soon_as_the_answer_is_durable_not_when_the_t
     else:
         assert task is None  # a plain callback: the sync thread's hand-back
         assert fsyncs >= 1  # after the fsync that made the answer durable
+
+
+async def test_an_answers_turn_is_hurried_up_to_its_save_and_no_longer(db):
+    """While the answer's turn waits for its round trips (Redis's, the save's) its wake-ups
+    run before the loop's next slice of model reads (`read_gate.hurried`: the loop's
+    `call_soon` wrapped); from `thinking` on, and after a refused answer, no longer."""
+    setup, conductor, _ = await started(db)
+    iid = setup.interview.id
+    loop = asyncio.get_running_loop()
+    wrapped: list[bool] = []
+    watch = EveryIteration(lambda: wrapped.append("call_soon" in vars(loop)))
+    turn = conductor.stream_process_message(iid, ANSWER, "c1")
+    first = await turn.__anext__()
+    at_thinking = "call_soon" in vars(loop)
+    await turn.aclose()
+    watch.stop()
+    assert first["type"] == "thinking"
+    assert True in wrapped and not at_thinking
+    lease = TurnLease(iid)
+    assert await lease.acquire()  # another process is generating: this answer is refused
+    with pytest.raises(TurnInProgressError):
+        [e async for e in conductor.stream_process_message(iid, ANSWER, "c2")]
+    await lease.release()
+    assert "call_soon" not in vars(loop)
 
 
 async def test_one_turn_at_a_time_per_interview(db):

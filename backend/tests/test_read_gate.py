@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from app.ai.openai_client import chat_completion_stream
-from app.core.read_gate import ReadGate, read_gate
+from app.core.read_gate import ReadGate, hurried, read_gate
 from tests.support.aio import EveryIteration
 
 MESSAGES = [{"role": "user", "content": "Say something."}]
@@ -250,3 +250,100 @@ async def test_a_hand_back_to_a_closed_loop_raises_runtime_error():
     closed.close()
     with pytest.raises(RuntimeError):
         gate.hand_back(closed, lambda: None)
+
+
+async def waiting_stream(gate: ReadGate, log: list[str], n: int) -> None:
+    """A model stream that finds the line formed and waits its turn to read."""
+    turn = gate.ask()
+    assert turn is not None
+    await turn
+    log.append(f"stream {n}")
+
+
+async def waiting_turn(gate: ReadGate, log: list[str], name: str, reply: asyncio.Future[str]):
+    """An answer's turn waiting for a round trip's reply, hurried or not."""
+    task = asyncio.current_task()
+    assert task is not None
+    if name == "hurried":
+        gate.hurry(task)
+    try:
+        AMBIENT.set(name)
+        log.append(f"{name} woke to {await reply} in its context: {AMBIENT.get() == name}")
+    finally:
+        gate.unhurry(task)
+
+
+async def test_a_hurried_tasks_wake_up_runs_before_the_next_slice_and_once():
+    """A reply read at the loop's poll, after this iteration's tick let the next slice go:
+    the hurried task runs before that slice's reads, the other one behind them."""
+    clock = FakeClock()
+    gate = ReadGate(clock=clock)
+    loop = asyncio.get_running_loop()
+    log: list[str] = []
+    replies = {name: loop.create_future() for name in ("hurried", "plain")}
+    tasks = [asyncio.create_task(waiting_stream(gate, log, n)) for n in range(2)]
+    tasks += [asyncio.create_task(waiting_turn(gate, log, n, f)) for n, f in replies.items()]
+    assert gate.ask() is None  # this iteration's first read: the gate's tick is queued
+    clock.now = 1.0  # ... and the slice is spent: the streams above find a line
+    # the replies come in after the tick, as a socket's read at the poll does
+    loop.call_soon(lambda: [f.set_result("its reply") for f in replies.values()])
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert log == [
+        "hurried woke to its reply in its context: True",
+        "stream 0",  # the slice let go before the replies came (one read: the first batch)
+        "plain woke to its reply in its context: True",
+        "stream 1",  # the next slice
+    ]
+    assert errors == []
+    assert "call_soon" not in vars(loop)  # nobody hurried: the loop's own again
+
+
+async def test_without_the_gates_tick_a_hurried_wake_up_runs_where_the_loop_puts_it():
+    gate = ReadGate()
+    loop = asyncio.get_running_loop()
+    log: list[str] = []
+    reply = loop.create_future()
+    task = asyncio.create_task(waiting_turn(gate, log, "hurried", reply))
+    await asyncio.sleep(0)
+    assert "call_soon" in vars(loop)  # while a task is hurried
+    reply.set_result("its reply")
+    await asyncio.wait_for(task, 5)
+    assert log == ["hurried woke to its reply in its context: True"]
+    assert "call_soon" not in vars(loop)
+
+
+async def test_the_loops_call_soon_stays_wrapped_until_no_task_is_hurried():
+    gate = ReadGate()
+    loop = asyncio.get_running_loop()
+    first, second = (asyncio.create_task(asyncio.sleep(0)) for _ in range(2))
+    gate.hurry(first)
+    gate.hurry(second)
+    gate.unhurry(first)
+    assert "call_soon" in vars(loop)
+    gate.unhurry(second)
+    gate.unhurry(second)  # twice, or never hurried: nothing changes
+    assert "call_soon" not in vars(loop)
+    await asyncio.gather(first, second)
+
+
+def test_a_loop_whose_call_soon_cannot_be_wrapped_is_left_as_it_is():
+    class SlottedLoop:
+        __slots__ = ()
+
+    class TaskOnIt:
+        def get_loop(self) -> SlottedLoop:
+            return SlottedLoop()
+
+    gate = ReadGate()
+    task = TaskOnIt()
+    gate.hurry(task)  # type: ignore[arg-type]
+    gate.unhurry(task)  # type: ignore[arg-type]
+
+
+async def test_hurried_hurries_the_current_task_on_its_loops_gate_for_the_block():
+    loop = asyncio.get_running_loop()
+    with hurried():
+        assert "call_soon" in vars(loop)
+    assert "call_soon" not in vars(loop)

@@ -22,17 +22,30 @@ A thread's hand-back to the loop (`hand_back`: the group commit's fsync done, so
 `thinking` can go out) runs at the next stream read that asks, between two reads of a slice,
 or in the loop's next iteration, whichever comes first: on a busy loop, a slice sooner than
 `call_soon_threadsafe` alone, which waits behind the slice already queued.
+
+A task the gate hurries (`hurry`: an answer's turn until its answer is durable) has its
+wake-ups run before the next slice instead of behind it: a round trip's reply, read at the
+loop's poll, wakes its task behind the slice (and all else) already queued for the next
+iteration, so each round trip on an answer's path (PostgreSQL + Redis: the turn's Redis
+pipeline, then the answer's save) cost two iterations where one would do. While any task is
+hurried the loop's `call_soon` is wrapped (an instance attribute, removed when none is): a
+hurried task's wake-up is queued here and runs at the start of the next slice (the gate's
+`_mark`, queued before the slice's reads), or where the loop would have run it, whichever is
+first, once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
+import types
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 logger = logging.getLogger("app.read_gate")
 
@@ -67,6 +80,10 @@ class ReadGate:
         self.waited = 0  # reads that waited in line (tests, diagnostics)
         # `hand_back`'s callbacks not run yet (deque: appended by threads, taken by the loop)
         self._handed: deque[tuple[Callable[[], None], contextvars.Context]] = deque()
+        self._hurried: set[asyncio.Future[Any]] = set()  # `hurry`'s tasks
+        self._due: deque[_Wake] = deque()  # their wake-ups not run yet
+        self._wrapped: asyncio.AbstractEventLoop | None = None  # whose call_soon is wrapped
+        self._plain: Callable[..., asyncio.Handle] = asyncio.AbstractEventLoop.call_soon
 
     def ask(self) -> asyncio.Future[None] | None:
         """None: read now. Else a future done when it is this stream's turn (cancel it, or
@@ -103,7 +120,42 @@ class ReadGate:
             except Exception:  # as the loop reports a failing callback; the reader goes on
                 logger.exception("a handed-back callback failed")
 
+    def hurry(self, task: asyncio.Future[Any]) -> None:
+        """Run `task`'s wake-ups before the next slice, until `unhurry(task)`. Does nothing on
+        a loop whose `call_soon` cannot be wrapped (no instance attributes)."""
+        if not self._hurried:
+            loop = task.get_loop()
+            try:
+                loop.call_soon = self._call_soon  # type: ignore[method-assign,assignment]
+            except AttributeError:
+                return
+            self._wrapped, self._plain = loop, type(loop).call_soon
+        self._hurried.add(task)
+
+    def unhurry(self, task: asyncio.Future[Any]) -> None:
+        """`task`'s wake-ups run where the loop puts them again (also when never hurried)."""
+        self._hurried.discard(task)
+        if not self._hurried and self._wrapped is not None:
+            del self._wrapped.call_soon  # the class's own again
+            self._wrapped = None
+
+    def _call_soon(
+        self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
+    ) -> asyncio.Handle:
+        """The loop's `call_soon` while a task is hurried: a hurried task's wake-up (a bound
+        method of the task, as a future's done callback is) is also queued for `_mark`."""
+        loop, plain = self._wrapped, self._plain
+        if type(callback) in _BOUND and callback.__self__ in self._hurried:  # type: ignore[attr-defined]
+            wake = _Wake(callback, args, context or contextvars.copy_context())
+            self._due.append(wake)
+            return plain(loop, wake.run)  # where the loop would run it, if `_mark` comes later
+        return plain(loop, callback, *args, context=context)
+
     def _mark(self) -> None:
+        if self._due:  # hurried tasks' wake-ups: before the slice let go with this call
+            due = self._due
+            while due:
+                due.popleft().run()
         self._batch_start = self._clock()
 
     def _tick(self) -> None:
@@ -139,6 +191,33 @@ class ReadGate:
         loop.call_soon(self._tick)
 
 
+# what a future's done callback that wakes a task is: the C task's `task_wakeup` (a builtin
+# method) or the Python task's bound `__wakeup`
+_BOUND = (types.BuiltinMethodType, types.MethodType)
+
+
+class _Wake:
+    """A hurried task's wake-up: run once, by `_mark` or by the loop, whichever is first."""
+
+    __slots__ = ("args", "callback", "context")
+
+    def __init__(
+        self, callback: Callable[..., Any], args: tuple[Any, ...], context: contextvars.Context
+    ) -> None:
+        self.callback: Callable[..., Any] | None = callback
+        self.args = args
+        self.context = context
+
+    def run(self) -> None:
+        callback, self.callback = self.callback, None
+        if callback is None:
+            return  # run already
+        try:
+            self.context.run(callback, *self.args)
+        except Exception:  # as the loop reports a failing callback (a task's never raises)
+            logger.exception("a hurried task's wake-up failed")
+
+
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadGate] = weakref.WeakKeyDictionary()
 
 
@@ -149,3 +228,19 @@ def read_gate() -> ReadGate:
     if gate is None:
         gate = _gates[loop] = ReadGate()
     return gate
+
+
+@contextlib.contextmanager
+def hurried() -> Iterator[None]:
+    """The current task hurried (`ReadGate.hurry`) for the block: for waits on the path of
+    what a client is waiting for (an answer's `thinking`)."""
+    task = asyncio.current_task()
+    if task is None:
+        yield
+        return
+    gate = read_gate()
+    gate.hurry(task)
+    try:
+        yield
+    finally:
+        gate.unhurry(task)
