@@ -322,10 +322,51 @@ async def test_the_loops_call_soon_stays_wrapped_until_no_task_is_hurried():
     gate.hurry(second)
     gate.unhurry(first)
     assert "call_soon" in vars(loop)
+    got: list[int] = []
+    loop.call_soon(got.append, 1)  # a bound method of an unhashable object: as ever
+    await asyncio.sleep(0)
+    assert got == [1]
     gate.unhurry(second)
     gate.unhurry(second)  # twice, or never hurried: nothing changes
     assert "call_soon" not in vars(loop)
     await asyncio.gather(first, second)
+
+
+async def test_a_hurried_task_with_an_empty_context_wakes_in_it_not_in_the_wakers():
+    gate = ReadGate()
+    loop = asyncio.get_running_loop()
+    reply = loop.create_future()
+    seen: list[str] = []
+
+    async def turn() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        gate.hurry(task)
+        try:
+            await reply
+            seen.append(AMBIENT.get())
+        finally:
+            gate.unhurry(task)
+
+    task = asyncio.create_task(turn(), context=contextvars.Context())
+    await asyncio.sleep(0)
+    AMBIENT.set("the waker's")
+    reply.set_result(None)  # from this task, whose context has a value the turn's lacks
+    await asyncio.wait_for(task, 5)
+    assert seen == ["none"]
+
+
+async def test_a_loop_wrapped_by_another_gate_is_left_to_it():
+    loop = asyncio.get_running_loop()
+    first, second = ReadGate(), ReadGate()
+    task = asyncio.create_task(asyncio.sleep(0))
+    first.hurry(task)
+    second.hurry(task)  # does nothing: the loop's call_soon is the first gate's
+    second.unhurry(task)
+    assert "call_soon" in vars(loop)
+    first.unhurry(task)
+    assert "call_soon" not in vars(loop)
+    await task
 
 
 def test_a_loop_whose_call_soon_cannot_be_wrapped_is_left_as_it_is():

@@ -80,7 +80,9 @@ class ReadGate:
         self.waited = 0  # reads that waited in line (tests, diagnostics)
         # `hand_back`'s callbacks not run yet (deque: appended by threads, taken by the loop)
         self._handed: deque[tuple[Callable[[], None], contextvars.Context]] = deque()
-        self._hurried: set[asyncio.Future[Any]] = set()  # `hurry`'s tasks
+        # `hurry`'s tasks by id: looked up by identity, as a bound method's owner may be
+        # unhashable (`[].append`) or compare in its own way
+        self._hurried: dict[int, asyncio.Future[Any]] = {}
         self._due: deque[_Wake] = deque()  # their wake-ups not run yet
         self._wrapped: asyncio.AbstractEventLoop | None = None  # whose call_soon is wrapped
         self._plain: Callable[..., asyncio.Handle] = asyncio.AbstractEventLoop.call_soon
@@ -122,19 +124,21 @@ class ReadGate:
 
     def hurry(self, task: asyncio.Future[Any]) -> None:
         """Run `task`'s wake-ups before the next slice, until `unhurry(task)`. Does nothing on
-        a loop whose `call_soon` cannot be wrapped (no instance attributes)."""
+        a loop whose `call_soon` cannot be wrapped (no instance attributes) or is already (by
+        another gate: tests)."""
         if not self._hurried:
             loop = task.get_loop()
-            try:
-                loop.call_soon = self._call_soon  # type: ignore[method-assign,assignment]
-            except AttributeError:
+            attributes = getattr(loop, "__dict__", None)
+            if attributes is None or "call_soon" in attributes:
                 return
+            loop.call_soon = self._call_soon  # type: ignore[method-assign,assignment]
             self._wrapped, self._plain = loop, type(loop).call_soon
-        self._hurried.add(task)
+        self._hurried[id(task)] = task
 
     def unhurry(self, task: asyncio.Future[Any]) -> None:
         """`task`'s wake-ups run where the loop puts them again (also when never hurried)."""
-        self._hurried.discard(task)
+        if self._hurried.get(id(task)) is task:
+            del self._hurried[id(task)]
         if not self._hurried and self._wrapped is not None:
             del self._wrapped.call_soon  # the class's own again
             self._wrapped = None
@@ -145,8 +149,10 @@ class ReadGate:
         """The loop's `call_soon` while a task is hurried: a hurried task's wake-up (a bound
         method of the task, as a future's done callback is) is also queued for `_mark`."""
         loop, plain = self._wrapped, self._plain
-        if type(callback) in _BOUND and callback.__self__ in self._hurried:  # type: ignore[attr-defined]
-            wake = _Wake(callback, args, context or contextvars.copy_context())
+        if type(callback) in _BOUND and id(callback.__self__) in self._hurried:  # type: ignore[attr-defined]
+            if context is None:  # as the loop would: the caller's (an empty one is falsy)
+                context = contextvars.copy_context()
+            wake = _Wake(callback, args, context)
             self._due.append(wake)
             return plain(loop, wake.run)  # where the loop would run it, if `_mark` comes later
         return plain(loop, callback, *args, context=context)
