@@ -213,17 +213,21 @@ async def test_an_ended_interviews_log_stays_while_a_socket_follows_it_or_news_i
 
 
 class _RoundTrips:
-    """Round trips to Redis from here on: connections taken from the pool (one a command or
-    pipeline), or with the in-process store the commands and pipelines it ran."""
+    """Round trips to Redis from here on by the calling task: connections it took from the
+    pool (one a command or pipeline; not the process's own, such as the liveness beat's every
+    `PROCESS_REFRESH_SEC`, which may fall within a wait here), or with the in-process store
+    the commands and pipelines it ran (which never suspend: nobody else runs meanwhile)."""
 
     def __init__(self, redis, monkeypatch) -> None:
         self.redis, self.taken = redis, 0
         if not get_settings().redis_in_process:
             pool = redis.connection_pool
             take = pool.get_connection
+            caller = asyncio.current_task()
 
             async def counted(*args, **kwargs):
-                self.taken += 1
+                if asyncio.current_task() is caller:
+                    self.taken += 1
                 return await take(*args, **kwargs)
 
             monkeypatch.setattr(pool, "get_connection", counted)
