@@ -79,7 +79,7 @@ class ReadGate:
         self._batch_start: float | None = None  # when those began to run
         self.waited = 0  # reads that waited in line (tests, diagnostics)
         # `hand_back`'s callbacks not run yet (deque: appended by threads, taken by the loop)
-        self._handed: deque[tuple[Callable[[], None], contextvars.Context]] = deque()
+        self._handed: deque[_Wake] = deque()
         # `hurry`'s tasks by id: looked up by identity, as a bound method's owner may be
         # unhashable (`[].append`) or compare in its own way
         self._hurried: dict[int, asyncio.Future[Any]] = {}
@@ -109,18 +109,13 @@ class ReadGate:
         """From another thread: run `callback` once on `loop` (this gate's), in a copy of the
         caller's context, at the next stream read that asks or in the loop's next iteration,
         whichever is first. RuntimeError when the loop is closed."""
-        self._handed.append((callback, contextvars.copy_context()))
+        self._handed.append(_HandedBack(callback, (), contextvars.copy_context()))
         loop.call_soon_threadsafe(self.run_handed)
 
     def run_handed(self) -> None:
-        """On the loop: the handed-back callbacks not run yet, in the order handed."""
-        handed = self._handed
-        while handed:  # threads only append: the loop's thread is the one taking
-            callback, context = handed.popleft()
-            try:
-                context.run(callback)
-            except Exception:  # as the loop reports a failing callback; the reader goes on
-                logger.exception("a handed-back callback failed")
+        """On the loop: the handed-back callbacks not run yet, in the order handed (threads
+        only append: the loop's thread is the one taking)."""
+        _run_all(self._handed)
 
     def hurry(self, task: asyncio.Future[Any]) -> None:
         """Run `task`'s wake-ups before the next slice, until `unhurry(task)`. Does nothing on
@@ -159,9 +154,7 @@ class ReadGate:
 
     def _mark(self) -> None:
         if self._due:  # hurried tasks' wake-ups: before the slice let go with this call
-            due = self._due
-            while due:
-                due.popleft().run()
+            _run_all(self._due)
         self._batch_start = self._clock()
 
     def _tick(self) -> None:
@@ -206,6 +199,7 @@ class _Wake:
     """A hurried task's wake-up: run once, by `_mark` or by the loop, whichever is first."""
 
     __slots__ = ("args", "callback", "context")
+    FAILED = "a hurried task's wake-up failed"
 
     def __init__(
         self, callback: Callable[..., Any], args: tuple[Any, ...], context: contextvars.Context
@@ -220,8 +214,21 @@ class _Wake:
             return  # run already
         try:
             self.context.run(callback, *self.args)
-        except Exception:  # as the loop reports a failing callback (a task's never raises)
-            logger.exception("a hurried task's wake-up failed")
+        except Exception:  # as the loop reports a failing callback; the caller goes on
+            logger.exception(self.FAILED)
+
+
+class _HandedBack(_Wake):
+    """A thread's callback handed back to the loop (`ReadGate.hand_back`)."""
+
+    __slots__ = ()
+    FAILED = "a handed-back callback failed"
+
+
+def _run_all(due: deque[_Wake]) -> None:
+    """Run `due`'s callbacks, in order, until it is empty."""
+    while due:
+        due.popleft().run()
 
 
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadGate] = weakref.WeakKeyDictionary()
