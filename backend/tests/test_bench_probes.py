@@ -1,0 +1,159 @@
+"""bench/run.py's search for the largest K under 50 ms (`make bench`): the probes go in rounds
+across the targets, and the time budget stops a whole round, never one target's probes alone."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[ModuleType]:
+    """bench/run.py as a module (it is a script, not a package's)."""
+    had_phases = "phases" in sys.modules
+    sys.path.insert(0, str(BENCH))  # run.py imports its neighbour `phases`
+    try:
+        spec = importlib.util.spec_from_file_location("bench_run", BENCH / "run.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_run"] = module  # its dataclasses look their module up there
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(BENCH))
+        sys.modules.pop("bench_run", None)
+        if not had_phases:
+            sys.modules.pop("phases", None)
+
+
+class Clock:
+    """What `largest_ks` reads of the bench: its clock (moved by the probes) and its notes."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.notes: list[str] = []
+
+    def elapsed(self) -> float:
+        return self.now
+
+
+def result(run: ModuleType, k: int, p99_ms: float) -> dict[str, Any]:
+    """A stream run's result as `passes` reads it (every offered token delivered)."""
+    return {"k": k, "chunk_latency_ms": {"p99": p99_ms}, "tokens_per_s": k * run.RATE}
+
+
+def sweep(run: ModuleType, fails_from: int) -> list[dict[str, Any]]:
+    return [result(run, k, 20.0 if k < fails_from else 90.0) for k in (100, 250, 500, 1000)]
+
+
+def prober(run: ModuleType, clock: Clock, capacity: dict[str, int], probe_s: float = 15.0):
+    """A probe of `target` at K passes below the target's capacity; it takes `probe_s`."""
+    calls: list[tuple[str, int]] = []
+
+    def probe(target: Any, k: int) -> dict[str, Any]:
+        calls.append((target.name, k))
+        clock.now += probe_s
+        return result(run, k, 20.0 if k < capacity[target.name] else 90.0)
+
+    return probe, calls
+
+
+def targets(run: ModuleType) -> list[Any]:
+    return [run.Target(name) for name in ("bare", "embedded", "real")]
+
+
+def search(
+    run: ModuleType, now: float, capacity: dict[str, int]
+) -> tuple[dict[str, str], list[tuple[str, int]], list[str]]:
+    """Two rounds from `now` s into the run, after sweeps that all passed K = 100 and failed
+    250: the verdicts, the probes made (target, K) in order, and the bench's notes."""
+    clock = Clock(now)
+    probe, calls = prober(run, clock, capacity)
+    sweeps = {t.name: sweep(run, fails_from=250) for t in targets(run)}
+    largest = run.largest_ks(clock, targets(run), sweeps, probe, rounds=2)
+    return largest, calls, clock.notes
+
+
+def test_the_probes_go_in_rounds_each_target_right_after_the_others(run: ModuleType) -> None:
+    largest, calls, notes = search(run, 240.0, {"bare": 150, "embedded": 200, "real": 130})
+
+    # round one: everyone at 180 (between 100 and 250); round two: each at its own next K
+    assert calls == [
+        ("bare", 180),
+        ("embedded", 180),
+        ("real", 180),
+        ("bare", 140),
+        ("embedded", 220),
+        ("real", 140),
+    ]
+    assert largest == {
+        "bare": "140 (fails at 180)",
+        "embedded": "180 (fails at 220)",
+        "real": "100 (fails at 140)",
+    }
+    assert notes == []
+
+
+def test_the_time_budget_stops_a_whole_round_not_the_last_targets_probes(
+    run: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "TIME_BUDGET_S", 300.0)
+    # the first round (3 x 15 s from 240 s) ends by 300 s; a second would end at 330 s
+    largest, calls, notes = search(run, 240.0, dict.fromkeys(("bare", "embedded", "real"), 150))
+
+    assert calls == [("bare", 180), ("embedded", 180), ("real", 180)]
+    assert set(largest.values()) == {"100 (fails at 180)"}  # the same probes for all three
+    assert notes == [
+        "probes for the largest K stopped by the time budget: bare, embedded, real had more to try"
+    ]
+
+
+def test_before_any_probe_ran_a_round_is_paced_by_the_default_probe_time(
+    run: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "TIME_BUDGET_S", 300.0)
+    # 3 probes at PROBE_S (16 s) from 260 s end past 300 s: no round, for anyone
+    largest, calls, notes = search(run, 260.0, dict.fromkeys(("bare", "embedded", "real"), 150))
+
+    assert calls == []
+    assert set(largest.values()) == {"100 (fails at 250)"}
+    assert len(notes) == 1
+
+
+def test_a_target_with_nothing_left_to_try_sits_out_the_round(run: ModuleType) -> None:
+    clock = Clock(now=0.0)
+    probe, calls = prober(run, clock, {"bare": 150, "embedded": 2000, "real": 50})
+    sweeps = {
+        "bare": sweep(run, fails_from=250),
+        "embedded": sweep(run, fails_from=5000),  # passed every K of the sweep
+        "real": sweep(run, fails_from=100),  # failed at the smallest
+    }
+
+    largest = run.largest_ks(clock, targets(run), sweeps, probe, rounds=2)
+
+    # embedded has no K to try in either round; real looks below the sweep's smallest K
+    assert calls == [("bare", 180), ("real", 50), ("bare", 140), ("real", 20)]
+    assert largest == {
+        "bare": "140 (fails at 180)",
+        "embedded": ">= 1000",
+        "real": "20 (fails at 50)",
+    }
+
+
+def test_a_sweep_that_passes_nothing_or_everything_reads_as_a_bound(run: ModuleType) -> None:
+    assert run.ProbeSearch.from_sweep(sweep(run, fails_from=0)).verdict() == "< 100"
+    assert run.ProbeSearch.from_sweep(sweep(run, fails_from=5000)).verdict() == ">= 1000"
+    search = run.ProbeSearch.from_sweep(sweep(run, fails_from=500))
+    assert (search.lo, search.hi, search.next_k()) == (250, 500, 380)
+    # too few tokens delivered fails a K whatever its latency (a server that stalls its turns)
+    stalled = result(run, 100, 10.0)
+    stalled["tokens_per_s"] = 100 * run.RATE * 0.5
+    assert not run.passes(stalled)
