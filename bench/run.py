@@ -16,7 +16,10 @@ Environment: BENCH_QUICK=1 (smoke), BENCH_MODES=embedded,real (which HireEz set-
 BENCH_PIN=0 (no CPU pinning), BENCH_PG_URL (admin DSN, default postgres@127.0.0.1:5432),
 BENCH_REDIS_URL (default redis://127.0.0.1:6379/14, flushed before and after),
 BENCH_TOKENS (100) and BENCH_RATE (50), BENCH_OUT (results folder), BENCH_BACKEND (the
-backend tree to measure, default this checkout's `backend/`), BENCH_ONLY=stream|idle (a
+backend tree to measure, default this checkout's `backend/`), BENCH_BARE_CMD (an independent
+bare relay in place of bench/bare_relay.py: a command with `{port}`, and `{model_url}` if it
+wants it, e.g. `node relay.js --port {port} --model {model_url}`; it must serve the bare
+relay's protocol at `/ws` on 127.0.0.1:{port}), BENCH_ONLY=stream|idle (a
 partial run), BENCH_ONLY=phases (the server's CPU per step of a socket's life alone:
 bench/phases.py; the quick run does it too, for 10 sockets).
 
@@ -34,6 +37,7 @@ import os
 import platform
 import resource
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -62,6 +66,8 @@ RATE = float(os.environ.get("BENCH_RATE", "50"))
 OUT = Path(os.environ.get("BENCH_OUT", str(BENCH / "results")))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# an independent bare relay for a side-by-side run (see above); empty: bench/bare_relay.py
+BARE_CMD = os.environ.get("BENCH_BARE_CMD", "").strip()
 LATENCY_BUDGET_MS = 50.0
 KEEP_UP = 0.8  # "under 50 ms" also needs >= 80 % of the offered tokens delivered
 MAX_WAIT_S = 20.0 if QUICK else 8.0  # for every socket to be open before measuring
@@ -173,6 +179,28 @@ def pinned(cpus: set[int]) -> Any:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
     return setup
+
+
+def bare_command(template: str, port: int, model_url: str) -> list[str]:
+    """BENCH_BARE_CMD for one server: `{port}` and `{model_url}` filled in, split as a shell
+    would. ValueError, saying what is wrong, for a template that cannot start a relay."""
+    if "{port}" not in template:
+        raise ValueError("BENCH_BARE_CMD must contain {port}: the relay's port on 127.0.0.1")
+    try:
+        command = template.format(port=port, model_url=model_url)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(
+            f"BENCH_BARE_CMD: {exc!r}: only {{port}} and {{model_url}} are filled in "
+            "(write a literal brace as {{ or }})"
+        ) from None
+    try:
+        return shlex.split(command)
+    except ValueError as exc:
+        raise ValueError(f"BENCH_BARE_CMD: {exc}") from None
+
+
+def bare_relay_name() -> str:
+    return f"BENCH_BARE_CMD `{BARE_CMD}`" if BARE_CMD else "bench/bare_relay.py"
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 40.0) -> None:
@@ -323,16 +351,22 @@ def start_server(
     (bench/instructions.py: valgrind), which may start it far slower."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    uvicorn = [*UVICORN_FLAGS, "--port", str(port)]
     if target.is_bare:
-        cmd = [PY, "-m", "uvicorn", "bare_relay:app", "--app-dir", str(BENCH)]
-        env = {**os.environ, "BARE_MODEL_URL": standin + "/v1"}
-        cwd, ready = ROOT, url + "/"
+        model_url = standin + "/v1"
+        cmd = (
+            bare_command(BARE_CMD, port, model_url)
+            if BARE_CMD
+            else [PY, "-m", "uvicorn", "bare_relay:app", "--app-dir", str(BENCH), *uvicorn]
+        )
+        env = {**os.environ, "BARE_MODEL_URL": model_url}
+        cwd, ready = ROOT, url + "/"  # any HTTP answer will do (a relay may serve /ws only)
     else:
-        cmd = [PY, "-m", "uvicorn", "app.main:app"]
+        cmd = [PY, "-m", "uvicorn", "app.main:app", *uvicorn]
         env, cwd, ready = target.env, BACKEND, url + "/api/v1/health"
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [*prefix, *cmd, *UVICORN_FLAGS, "--port", str(port)],
+            [*prefix, *cmd],
             cwd=cwd,
             env=env,
             stdout=fh,
@@ -675,6 +709,7 @@ def markdown(bench: Bench, meta: dict[str, Any], largest: dict[str, str]) -> str
         f"- model stand-in: {TOKENS} tokens a reply at {RATE:g} tokens/s; "
         f"server pinned to CPU {meta['server_cpus']}, stand-in + load generator on "
         f"{meta['helper_cpus']}",
+        f"- bare relay: {meta['bare_relay']}",
         "",
     ]
     scenarios = [(sc.name, sc.k, sc.think) for sc in [*SWEEP, IDLE]]
@@ -773,6 +808,12 @@ def machine() -> str:
 
 # -- main -----------------------------------------------------------------------------------
 def main() -> int:
+    if BARE_CMD:
+        try:
+            bare_command(BARE_CMD, 8000, "http://127.0.0.1:8001/v1")
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
     bench = Bench()
     OUT.mkdir(parents=True, exist_ok=True)
     cpus = sorted(os.sched_getaffinity(0))
@@ -837,6 +878,7 @@ def main() -> int:
         "rate": RATE,
         "server_cpus": sorted(bench.server_cpus) or "any",
         "helper_cpus": sorted(bench.helper_cpus) or "any",
+        "bare_relay": bare_relay_name(),
     }
     report = markdown(bench, meta, largest)
     (OUT / "bench.md").write_text(report)

@@ -1,9 +1,15 @@
-"""bench/run.py's search for the largest K under 50 ms (`make bench`): the probes go in rounds
-across the targets, and the time budget stops a whole round, never one target's probes alone."""
+"""bench/run.py (`make bench`): the search for the largest K under 50 ms (the probes go in rounds
+across the targets, and the time budget stops a whole round, never one target's probes alone),
+and an independent bare relay in place of bench/bare_relay.py (BENCH_BARE_CMD)."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import json
+import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -157,3 +164,126 @@ def test_a_sweep_that_passes_nothing_or_everything_reads_as_a_bound(run: ModuleT
     stalled = result(run, 100, 10.0)
     stalled["tokens_per_s"] = 100 * run.RATE * 0.5
     assert not run.passes(stalled)
+
+
+def test_an_independent_relays_command_gets_its_port_and_the_models_url(run: ModuleType) -> None:
+    command = run.bare_command(
+        "relay --listen 127.0.0.1:{port} --model '{model_url}' --json '{{}}'",
+        8123,
+        "http://127.0.0.1:8001/v1",
+    )
+    assert command == [
+        "relay",
+        "--listen",
+        "127.0.0.1:8123",
+        "--model",
+        "http://127.0.0.1:8001/v1",
+        "--json",
+        "{}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("relay --model {model_url}", "must contain {port}"),
+        ("relay --port {port} --host {host}", "only {port} and {model_url} are filled in"),
+        ("relay --port {port} --json {", "only {port} and {model_url} are filled in"),
+        ("relay --port {port} --name 'unclosed", "No closing quotation"),
+    ],
+)
+def test_a_relay_command_that_cannot_start_a_relay_says_why(
+    run: ModuleType, template: str, says: str
+) -> None:
+    with pytest.raises(ValueError, match="BENCH_BARE_CMD") as raised:
+        run.bare_command(template, 8123, "http://127.0.0.1:8001/v1")
+    assert says in str(raised.value)
+
+
+def test_make_bench_refuses_a_bad_relay_command_before_it_starts_anything(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    env = {
+        **os.environ,
+        "BENCH_BARE_CMD": "relay --model {model_url}",
+        "BENCH_OUT": str(out),
+        # were the command let through: the smallest run there is (no HireEz set-up)
+        "BENCH_QUICK": "1",
+        "BENCH_MODES": "",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(BENCH / "run.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # what it started goes with it, should it start anything
+    )
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 2
+    assert "BENCH_BARE_CMD must contain {port}" in stderr
+    assert not out.exists()  # nothing ran: no stand-in, no server, no results
+
+
+async def test_the_bare_target_runs_the_relay_command_and_the_run_reports_it(
+    run: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bench/bare_relay.py, started through the command as an independent relay would be; the
+    # shell leaves its pid (the relay's, after exec) where the test can see which ran
+    started = tmp_path / "started"
+    relay = f"{sys.executable} -m uvicorn bare_relay:app --app-dir {BENCH} --port {{port}}"
+    template = f"sh -c 'echo $$ > {started}; exec {relay}'"
+    monkeypatch.setattr(run, "BARE_CMD", template)
+    bench = run.Bench()
+    server = run.start_server(bench, run.Target("bare"), "http://127.0.0.1:9", tmp_path / "log")
+    try:
+        assert int(started.read_text()) == server.proc.pid
+        async with connect(server.url.replace("http://", "ws://") + "/ws") as socket:
+            await socket.send(json.dumps({"type": "ping"}))
+            assert json.loads(await socket.recv()) == {"type": "pong"}
+    finally:
+        run.stop(server.proc)
+    assert run.bare_relay_name() == f"BENCH_BARE_CMD `{template}`"
+
+
+async def test_the_second_bare_relay_streams_the_models_reply_token_by_token(
+    run: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standin: Any
+) -> None:
+    # bench/ws_relay.py (the websockets library's server, aiohttp for the model), as a
+    # side-by-side run starts it: through BENCH_BARE_CMD
+    template = f"{sys.executable} {BENCH / 'ws_relay.py'} --port {{port}} --model-url {{model_url}}"
+    monkeypatch.setattr(run, "BARE_CMD", template)
+    root = standin.base_url.removesuffix("/v1")
+    server = run.start_server(run.Bench(), run.Target("bare"), root, tmp_path / "log")
+    frames: list[dict[str, Any]] = []
+    try:
+        async with connect(server.url.replace("http://", "ws://") + "/ws") as socket:
+
+            async def turn(kind: str) -> list[dict[str, Any]]:
+                await socket.send(json.dumps({"type": kind, "content": "Hello"}))
+                got = []
+                while not got or got[-1]["type"] != "stream_end":
+                    got.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+                return got
+
+            greeting = await turn("start")
+            answer = await turn("message")
+            await socket.send(json.dumps({"type": "ping"}))
+            assert json.loads(await socket.recv()) == {"type": "pong"}
+        frames = greeting + answer
+    finally:
+        run.stop(server.proc)
+    assert [f["type"] for f in answer[:2]] == ["thinking", "stream_start"]
+    assert greeting[0]["type"] == "stream_start"
+    for stream in (greeting, answer):
+        chunks = [f for f in stream if f["type"] == "stream_chunk"]
+        assert len(chunks) > 1  # a frame per token, as the model sent them
+        assert [c["chunk_index"] for c in chunks] == list(range(len(chunks)))
+        assert stream[-1]["content"] == "".join(c["content"] for c in chunks)
+    seqs = [f["seq"] for f in frames]
+    assert seqs == sorted(set(seqs))  # strictly increasing over both turns
+    assert len(standin.requests()) == 2  # one streamed completion a turn
