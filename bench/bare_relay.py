@@ -11,9 +11,12 @@ PROTOCOL.md the load generator uses: `thinking`, `stream_start`, `stream_chunk`,
     BARE_MODEL_URL=http://127.0.0.1:8001/v1 python -m uvicorn bare_relay:app --app-dir bench \\
         --ws websockets-sansio --loop uvloop --http httptools --ws-per-message-deflate false
 
-`BARE_CLIENT=httpx` (default) reads the SSE stream with httpx and splits it by hand, the lean
-way a hand-written relay would; `BARE_CLIENT=openai` reads it through the `openai` SDK, as
-HireEz does (to tell the SDK's share of HireEz's cost from the rest).
+`BARE_CLIENT=aiohttp` (default) reads the SSE stream with aiohttp's client and splits it by
+hand, as HireEz reads its model (the SDK's aiohttp transport); `BARE_CLIENT=httpx` with httpx
+instead, which until session 20 was the default and cost the relay 2.2x the CPU per token at
+K = 100 (171.6 against 76.7 µs on the AMD host: docs/benchmarks.md, "Session 20"), so every
+ratio to it before then flattered HireEz; `BARE_CLIENT=openai` through the `openai` SDK's
+typed stream (to tell the SDK's share of a relay's cost).
 """
 
 from __future__ import annotations
@@ -31,16 +34,21 @@ import orjson
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 MODEL_URL = os.environ.get("BARE_MODEL_URL", "http://127.0.0.1:8001/v1").rstrip("/")
-CLIENT = os.environ.get("BARE_CLIENT", "httpx")
+CLIENT = os.environ.get("BARE_CLIENT", "aiohttp")
 REQUEST = {"model": "standin", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
 
 _http: httpx.AsyncClient | None = None
 _openai: Any = None
+_aiohttp: Any = None
 
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    global _http, _openai
+    global _http, _openai, _aiohttp
+    if CLIENT == "aiohttp":
+        import aiohttp
+
+        _aiohttp = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     limits = httpx.Limits(max_connections=4000, max_keepalive_connections=4000)
     _http = httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits)
     if CLIENT == "openai":
@@ -51,28 +59,42 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     await _http.aclose()
     if _openai is not None:
         await _openai.close()
+    if _aiohttp is not None:
+        await _aiohttp.close()
 
 
 app = FastAPI(lifespan=lifespan)
 
 
+async def sse_pieces(body: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    """The text pieces of a streamed completion's server-sent events, split by hand."""
+    buf = b""
+    async for data in body:
+        buf += data
+        while (end := buf.find(b"\n\n")) >= 0:
+            line, buf = buf[:end], buf[end + 2 :]
+            if not line.startswith(b"data: "):
+                continue
+            payload = line[6:]
+            if payload == b"[DONE]":
+                return
+            choices = orjson.loads(payload)["choices"]
+            piece = choices[0]["delta"].get("content") if choices else None
+            if piece:
+                yield piece
+
+
+async def aiohttp_tokens() -> AsyncIterator[str]:
+    async with _aiohttp.post(MODEL_URL + "/chat/completions", json=REQUEST) as resp:
+        async for piece in sse_pieces(resp.content.iter_any()):
+            yield piece
+
+
 async def httpx_tokens() -> AsyncIterator[str]:
     assert _http is not None
     async with _http.stream("POST", MODEL_URL + "/chat/completions", json=REQUEST) as resp:
-        buf = b""
-        async for data in resp.aiter_raw():
-            buf += data
-            while (end := buf.find(b"\n\n")) >= 0:
-                line, buf = buf[:end], buf[end + 2 :]
-                if not line.startswith(b"data: "):
-                    continue
-                payload = line[6:]
-                if payload == b"[DONE]":
-                    return
-                choices = orjson.loads(payload)["choices"]
-                piece = choices[0]["delta"].get("content") if choices else None
-                if piece:
-                    yield piece
+        async for piece in sse_pieces(resp.aiter_raw()):
+            yield piece
 
 
 async def openai_tokens() -> AsyncIterator[str]:
@@ -82,7 +104,14 @@ async def openai_tokens() -> AsyncIterator[str]:
             yield chunk.choices[0].delta.content
 
 
-TOKENS: Callable[[], AsyncIterator[str]] = openai_tokens if CLIENT == "openai" else httpx_tokens
+CLIENTS: dict[str, Callable[[], AsyncIterator[str]]] = {
+    "aiohttp": aiohttp_tokens,
+    "httpx": httpx_tokens,
+    "openai": openai_tokens,
+}
+if CLIENT not in CLIENTS:
+    raise SystemExit(f"BARE_CLIENT={CLIENT!r}: one of {', '.join(CLIENTS)}")
+TOKENS = CLIENTS[CLIENT]
 
 
 @app.websocket("/ws")

@@ -250,16 +250,32 @@ async def test_the_bare_target_runs_the_relay_command_and_the_run_reports_it(
     assert run.bare_relay_name() == f"BENCH_BARE_CMD `{template}`"
 
 
-async def test_the_second_bare_relay_streams_the_models_reply_token_by_token(
-    run: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standin: Any
-) -> None:
+RELAYS = {
     # bench/ws_relay.py (the websockets library's server, aiohttp for the model), as a
     # side-by-side run starts it: through BENCH_BARE_CMD
-    template = f"{sys.executable} {BENCH / 'ws_relay.py'} --port {{port}} --model-url {{model_url}}"
+    "ws_relay": (
+        f"{sys.executable} {BENCH / 'ws_relay.py'} --port {{port}} --model-url {{model_url}}",
+        None,
+    ),
+    # bench/bare_relay.py with each way of reading the model
+    "bare_relay aiohttp": ("", None),  # the default
+    "bare_relay httpx": ("", "httpx"),
+    "bare_relay openai": ("", "openai"),
+}
+
+
+@pytest.mark.parametrize("relay", list(RELAYS))
+async def test_a_bare_relay_streams_the_models_reply_token_by_token(
+    run: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standin: Any, relay: str
+) -> None:
+    template, client = RELAYS[relay]
     monkeypatch.setattr(run, "BARE_CMD", template)
+    if client is None:
+        monkeypatch.delenv("BARE_CLIENT", raising=False)
+    else:
+        monkeypatch.setenv("BARE_CLIENT", client)
     root = standin.base_url.removesuffix("/v1")
     server = run.start_server(run.Bench(), run.Target("bare"), root, tmp_path / "log")
-    frames: list[dict[str, Any]] = []
     try:
         async with connect(server.url.replace("http://", "ws://") + "/ws") as socket:
 
@@ -274,7 +290,6 @@ async def test_the_second_bare_relay_streams_the_models_reply_token_by_token(
             answer = await turn("message")
             await socket.send(json.dumps({"type": "ping"}))
             assert json.loads(await socket.recv()) == {"type": "pong"}
-        frames = greeting + answer
     finally:
         run.stop(server.proc)
     assert [f["type"] for f in answer[:2]] == ["thinking", "stream_start"]
@@ -284,6 +299,19 @@ async def test_the_second_bare_relay_streams_the_models_reply_token_by_token(
         assert len(chunks) > 1  # a frame per token, as the model sent them
         assert [c["chunk_index"] for c in chunks] == list(range(len(chunks)))
         assert stream[-1]["content"] == "".join(c["content"] for c in chunks)
-    seqs = [f["seq"] for f in frames]
+    seqs = [f["seq"] for f in greeting + answer]
     assert seqs == sorted(set(seqs))  # strictly increasing over both turns
     assert len(standin.requests()) == 2  # one streamed completion a turn
+
+
+def test_the_bare_relay_refuses_a_model_client_it_does_not_have() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import bare_relay"],
+        cwd=BENCH,
+        env={**os.environ, "BARE_CLIENT": "curl"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "BARE_CLIENT='curl': one of aiohttp, httpx, openai" in done.stderr
