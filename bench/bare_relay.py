@@ -37,30 +37,27 @@ MODEL_URL = os.environ.get("BARE_MODEL_URL", "http://127.0.0.1:8001/v1").rstrip(
 CLIENT = os.environ.get("BARE_CLIENT", "aiohttp")
 REQUEST = {"model": "standin", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
 
-_http: httpx.AsyncClient | None = None
-_openai: Any = None
-_aiohttp: Any = None
+_client: Any = None  # the model's client, the one BARE_CLIENT names (built by the lifespan)
+
+
+def _open_client() -> Any:
+    if CLIENT == "aiohttp":
+        import aiohttp
+
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+    if CLIENT == "openai":
+        from openai import AsyncOpenAI
+
+        return AsyncOpenAI(base_url=MODEL_URL, api_key="not-needed", max_retries=0)
+    limits = httpx.Limits(max_connections=4000, max_keepalive_connections=4000)
+    return httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits)
 
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    global _http, _openai, _aiohttp
-    if CLIENT == "aiohttp":
-        import aiohttp
-
-        _aiohttp = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-    limits = httpx.Limits(max_connections=4000, max_keepalive_connections=4000)
-    _http = httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits)
-    if CLIENT == "openai":
-        from openai import AsyncOpenAI
-
-        _openai = AsyncOpenAI(base_url=MODEL_URL, api_key="not-needed", max_retries=0)
-    yield
-    await _http.aclose()
-    if _openai is not None:
-        await _openai.close()
-    if _aiohttp is not None:
-        await _aiohttp.close()
+    global _client
+    async with _open_client() as _client:  # each of the three closes itself so
+        yield
 
 
 app = FastAPI(lifespan=lifespan)
@@ -85,20 +82,19 @@ async def sse_pieces(body: AsyncIterator[bytes]) -> AsyncIterator[str]:
 
 
 async def aiohttp_tokens() -> AsyncIterator[str]:
-    async with _aiohttp.post(MODEL_URL + "/chat/completions", json=REQUEST) as resp:
+    async with _client.post(MODEL_URL + "/chat/completions", json=REQUEST) as resp:
         async for piece in sse_pieces(resp.content.iter_any()):
             yield piece
 
 
 async def httpx_tokens() -> AsyncIterator[str]:
-    assert _http is not None
-    async with _http.stream("POST", MODEL_URL + "/chat/completions", json=REQUEST) as resp:
+    async with _client.stream("POST", MODEL_URL + "/chat/completions", json=REQUEST) as resp:
         async for piece in sse_pieces(resp.aiter_raw()):
             yield piece
 
 
 async def openai_tokens() -> AsyncIterator[str]:
-    stream = await _openai.chat.completions.create(**REQUEST)
+    stream = await _client.chat.completions.create(**REQUEST)
     async for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
             yield chunk.choices[0].delta.content
