@@ -6,11 +6,15 @@ import asyncio
 import time
 from contextlib import aclosing
 
+import aiohttp
+import httpx
 import pytest
 
 from app.ai.errors import AIUnavailableError
 from app.ai.openai_client import (
+    CHAT_COMPLETIONS_PATH,
     LOCAL_SERVER_API_KEY,
+    _body,
     _sse_data,
     chat_completion,
     chat_completion_stream,
@@ -149,6 +153,40 @@ async def test_a_stream_left_early_closes_its_response(standin):
     assert [r.get("stream") for r in standin.requests()] == ["cut"]
     assert "".join(await collect(chat_completion_stream(MESSAGES))) == words
     assert [r.get("stream") for r in standin.requests()] == ["cut", "done"]
+
+
+async def _raw_stream(body_out: list[bytes]) -> str:
+    """One streamed request through the SDK's client; what `_body` read (into `body_out`) and
+    the type of the iterator it read with."""
+    client = get_openai_client()
+    request = {"model": "m", "messages": MESSAGES, "stream": True}
+    response = await client.post(
+        CHAT_COMPLETIONS_PATH, cast_to=httpx.Response, body=request, stream=True
+    )
+    async with aclosing(response):
+        body = _body(response)
+        body_out.extend([data async for data in body])
+    return type(body).__module__
+
+
+async def test_a_stream_is_read_from_the_aiohttp_response_itself(standin):
+    """The SDK's aiohttp transport: the body is read from aiohttp's response, each network
+    read as it came (not through httpx's generators above it: CPU per token, `make bench`)."""
+    standin.control(replies=["direct read"])
+    body: list[bytes] = []
+    assert await _raw_stream(body) == aiohttp.streams.__name__
+    assert b"".join(body).endswith(b"data: [DONE]\n\n")
+    assert "".join(await collect(chat_completion_stream(MESSAGES))) != ""
+
+
+async def test_a_gzip_encoded_stream_is_decoded_by_httpx(standin):
+    """A compressing proxy's gzip-encoded stream: aiohttp's response is not decoded (the
+    SDK's transport leaves that to httpx), so it is read through httpx's decoders."""
+    standin.control(mode="gzip", times=2, replies=["squeezed words here", REPLY])
+    body: list[bytes] = []
+    assert await _raw_stream(body) != aiohttp.streams.__name__
+    assert b'"squeezed "' in b"".join(body)  # decoded: the events as sent
+    assert "".join(await collect(chat_completion_stream(MESSAGES))) == REPLY
 
 
 async def test_client_is_cached_per_configuration(settings_env):

@@ -3,7 +3,7 @@
 Serves `/v1/chat/completions` (plain and SSE-streamed), `/v1/audio/transcriptions`,
 `/v1/audio/speech` and `/v1/models` on 127.0.0.1. Tests steer it over HTTP:
 
-    POST /_control  {"mode": "ok"|"fail"|"stall"|"malformed"|"fail_mid_stream",
+    POST /_control  {"mode": "ok"|"fail"|"stall"|"malformed"|"fail_mid_stream"|"gzip",
                      "replies": ["next reply", ...],   # consumed in order, then the default
                      "token_delay": 0.0,                # seconds between streamed pieces
                      "fail_after": 3,                   # fail_mid_stream: pieces before dying
@@ -11,6 +11,8 @@ Serves `/v1/chat/completions` (plain and SSE-streamed), `/v1/audio/transcription
                      "times": null,                     # mode holds this many requests, then "ok"
                      "modes": []}                       # per-request modes such as ["ok", "fail"],
                                                         # used up in order before "mode" applies
+                                                        # ("gzip": a stream sent gzip-encoded, as
+                                                        # through a compressing proxy)
     POST /_reset
     GET  /_requests   -> every request body received since the last reset; a streamed one
                          also says how its stream ended: "stream": "running" | "done" | "cut"
@@ -40,6 +42,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +105,13 @@ def _default_text(body: dict[str, Any]) -> str:
             }
         )
     return DEFAULT_REPLY
+
+
+async def _gzipped(events: Any) -> Any:
+    packer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # the gzip format
+    async for event in events:
+        yield packer.compress(event.encode()) + packer.flush(zlib.Z_SYNC_FLUSH)
+    yield packer.flush()
 
 
 def _pieces(text: str) -> list[str]:
@@ -215,6 +225,12 @@ def build_app(state: StandInState) -> Any:
             yield chunk({}, "stop")
             yield "data: [DONE]\n\n"
 
+        if mode == "gzip":  # as through a compressing proxy: each event flushed as it goes
+            return StreamingResponse(
+                _gzipped(events()),
+                media_type="text/event-stream",
+                headers={"content-encoding": "gzip"},
+            )
         return StreamingResponse(events(), media_type="text/event-stream")
 
     async def transcriptions(request: Request) -> Response:
