@@ -160,6 +160,72 @@ async def test_the_relay_carries_every_event_and_the_text_so_far_to_other_proces
         await listener.aclose()
 
 
+async def _stream_in_windows(log, stream_id: str, pieces: list[str], first: int = 0) -> None:
+    """Publish `pieces` of a stream, each in a relay window of its own."""
+    for i, piece in enumerate(pieces, first):
+        await log.publish(
+            {"type": "stream_chunk", "stream_id": stream_id, "chunk_index": i, "content": piece}
+        )
+        await asyncio.sleep(0.006)  # past FLUSH_INTERVAL_SEC: the next piece, the next window
+    await get_hub().flushed()
+
+
+async def _redis_bytes_in() -> int:
+    """What Redis has received from all its clients (0 for the in-process one: no network)."""
+    if not others_listen():
+        return 0
+    return int((await get_redis().info("stats"))["total_net_input_bytes"])
+
+
+async def test_the_relay_writes_what_each_window_added_to_the_text_not_all_of_it(app):
+    """The resume state's text grows by what each window added: a turn's writes to Redis grow
+    with its length, not its square (the whole text so far in every window: 150 pieces of 20
+    characters sent ~225 KB of text, where the pieces are 3 KB). The state read back is the
+    whole text all the same."""
+    iid = 424246
+    log = get_hub().log(iid)
+    await log.begin(db_max_seq=0)
+    await log.publish({"type": "stream_start", "stream_id": "s3", "kind": "response"})
+    pieces = [f"{i:03d}-twenty-chars.. " for i in range(150)]
+    before = await _redis_bytes_in()
+    await _stream_in_windows(log, "s3", pieces)
+    sent = await _redis_bytes_in() - before
+    last_seq, pending, _ = await get_hub().shared_state(iid)
+    if others_listen():
+        assert sent < 100_000, sent  # ~150 windows of one piece, its event and the state
+        assert last_seq == log.last_seq
+        assert pending == {
+            "stream_id": "s3",
+            "kind": "response",
+            "content": "".join(pieces),
+            "chunk_index": 149,
+        }
+    else:  # in-process Redis: the state is written at turn boundaries only (here the
+        # window of the stream's start, which its first piece shared)
+        assert pending is not None and "".join(pieces).startswith(pending["content"])
+        assert pending["chunk_index"] < 149
+
+
+async def test_a_state_another_process_wrote_meanwhile_is_written_whole_again(app):
+    """Another process wrote the interview's state after this one's last window (a takeover,
+    a REST call that ended it): the pieces since are not added to that process's text, the
+    whole text so far is written instead."""
+    iid = 424247
+    log = get_hub().log(iid)
+    await log.begin(db_max_seq=0)
+    await log.publish({"type": "stream_start", "stream_id": "s4", "kind": "response"})
+    await _stream_in_windows(log, "s4", ["one ", "two "])
+    other = {"last_seq": "999999", "epoch": log.epoch or "", "pending": "null", "text": "X"}
+    await get_redis().hset(state_key(iid), mapping=other)  # type: ignore[arg-type]
+    await _stream_in_windows(log, "s4", ["three ", "four "], first=2)
+    _, pending, _ = await get_hub().shared_state(iid)
+    if others_listen():
+        assert pending is not None and pending["content"] == "one two three four "
+        assert pending["chunk_index"] == 3
+    else:  # in-process Redis: nothing written mid-turn, the other write stands
+        assert pending is None
+
+
 class _Follower:
     """A socket's subscription, as far as the log sees one: it is pushed every event."""
 

@@ -54,19 +54,37 @@ PROCESS_REFRESH_SEC = 2
 
 # One flush window's relay: KEYS[i] = an interview's state key; ARGV[1] = a JSON array, per
 # interview [channel, events payload ("" = none), last_seq, epoch, pending ("" = state
-# unchanged), TTL (0 = leave it)]. One JSON argument, decoded by Redis in C: packing seven
-# arguments per interview was most of the relay's cost in redis-py.
+# unchanged; else the stream without its text), TTL (0 = leave it), text, after]. `text` is the
+# stream's text so far when `after` is "", else only the pieces since this process's last
+# write, whose `last_seq` was `after`: appended here if the hash still has that `last_seq`
+# (nobody wrote it since), else the row's state is left as it was and its index returned, and
+# the process writes its whole text at once. One JSON argument, decoded by Redis in C: packing
+# seven arguments per interview was most of the relay's cost in redis-py; the text so far in
+# every window, rather than what each window added, made a turn's writes grow with the square
+# of its length (docs/benchmarks.md, session 21).
 RELAY_SCRIPT = """
 local rows = cjson.decode(ARGV[1])
+local refused = {}
 for i = 1, #KEYS do
   local row = rows[i]
   if row[5] ~= '' then
-    redis.call('HSET', KEYS[i], 'last_seq', row[3], 'epoch', row[4], 'pending', row[5])
-    if row[6] > 0 then redis.call('EXPIRE', KEYS[i], row[6]) end
+    local text = row[7]
+    local fresh = row[8] == ''
+    if not fresh and redis.call('HGET', KEYS[i], 'last_seq') == row[8] then
+      text = (redis.call('HGET', KEYS[i], 'text') or '') .. text
+      fresh = true
+    end
+    if fresh then
+      redis.call('HSET', KEYS[i], 'last_seq', row[3], 'epoch', row[4], 'pending', row[5],
+        'text', text)
+      if row[6] > 0 then redis.call('EXPIRE', KEYS[i], row[6]) end
+    else
+      refused[#refused + 1] = i
+    end
   end
   if row[2] ~= '' then redis.call('PUBLISH', row[1], row[2]) end
 end
-return #KEYS
+return refused
 """
 
 
@@ -112,6 +130,10 @@ def _redis_db() -> int:
     kwargs = getattr(get_redis(), "connection_pool", None)
     db = kwargs.connection_kwargs.get("db", 0) if kwargs is not None else 0
     return int(db or 0)
+
+
+# the relay's last write of a log's text so far: (stream_id, pieces written, last_seq written)
+_Written = tuple[str, int, int]
 
 
 @dataclass
@@ -198,6 +220,7 @@ class InterviewEventLog:
         "_state_dirty",
         "_state_ttl_at",
         "_unflushed",
+        "_written",
         "epoch",
         "finished",
         "hub",
@@ -226,6 +249,9 @@ class InterviewEventLog:
         self._unflushed: list[Event] = []
         self._state_dirty = False
         self._state_ttl_at = 0.0  # when the flush last renewed the state key's TTL
+        # the relay's last write of the text so far: (stream_id, pieces, last_seq); None: the
+        # next write is the whole text (`relay_fields`)
+        self._written: _Written | None = None
         self._lock = asyncio.Lock()
 
     # -- producing ------------------------------------------------------------------------
@@ -396,17 +422,40 @@ class InterviewEventLog:
             "pending": orjson.dumps(pending).decode(),
         }
 
-    def take_unflushed(
-        self, *, every_piece: bool = True
-    ) -> tuple[list[Event], dict[str, str] | None, bool]:
-        """The events to relay, the resume state to write (None: unchanged, or only pieces
-        were added and `every_piece` is off) and whether a turn boundary is among them."""
+    def relay_fields(self) -> tuple[list[str], _Written | None]:
+        """The resume state as the relay writes it (RELAY_SCRIPT's last_seq, epoch, pending,
+        text, after), and what to remember as written once it is: the pending stream without
+        its text, which goes as the pieces since the last write of the same stream (`after`:
+        that write's last_seq), or whole (`after` "") when there was none."""
+        pending = self.pending
+        if pending is None:
+            return [str(self.last_seq), self.epoch or "", "null", "", ""], None
+        meta = orjson.dumps(
+            {
+                "stream_id": pending.stream_id,
+                "kind": pending.kind,
+                "chunk_index": pending.chunk_index,
+            }
+        ).decode()
+        pieces = pending.pieces
+        written = self._written
+        if written is not None and written[0] == pending.stream_id and written[1] <= len(pieces):
+            text, after = "".join(pieces[written[1] :]), str(written[2])
+        else:
+            text, after = "".join(pieces), ""
+        fields = [str(self.last_seq), self.epoch or "", meta, text, after]
+        return fields, (pending.stream_id, len(pieces), self.last_seq)
+
+    def take_unflushed(self, *, every_piece: bool = True) -> tuple[list[Event], bool, bool]:
+        """The events to relay, whether the resume state is to be written (False: unchanged,
+        or only pieces were added and `every_piece` is off) and whether a turn boundary is
+        among them."""
         events, self._unflushed = self._unflushed, []
         boundary = any(e["type"] != "stream_chunk" for e in events)
         if not self._state_dirty or not (every_piece or boundary):
-            return events, None, boundary
+            return events, False, boundary
         self._state_dirty = False
-        return events, self.state_fields(), boundary
+        return events, True, boundary
 
 
 CONFIRMED = asyncio.Event()  # a confirmed subscription (no event of its own per interview)
@@ -563,13 +612,13 @@ class EventHub:
         async with get_redis().pipeline(transaction=False) as pipe:
             queued = False
             for log in logs:
-                _, state, boundary = log.take_unflushed(every_piece=False)
-                if state is not None:
+                _, due, boundary = log.take_unflushed(every_piece=False)
+                if due:
                     key = state_key(log.interview_id)
                     if log.pending is None:
                         pipe.delete(key)
                     else:
-                        pipe.hset(key, mapping=dict(state))  # type: ignore[arg-type]
+                        pipe.hset(key, mapping=log.state_fields())  # type: ignore[arg-type]
                         if boundary or now - log._state_ttl_at > STATE_TTL_RENEW_SEC:
                             log._state_ttl_at = now
                             pipe.expire(key, STATE_TTL_SEC)
@@ -580,34 +629,62 @@ class EventHub:
     async def _relay(self, logs: set[InterviewEventLog]) -> None:
         """Every dirty log's resume state and its batch of events for the other processes, in
         ONE Redis command (a script) per window: a pipeline of HSET + PUBLISH per interview
-        cost ~25 % of the loop at K = 100 streaming on PostgreSQL + Redis (`make bench`)."""
+        cost ~25 % of the loop at K = 100 streaming on PostgreSQL + Redis (`make bench`). The
+        text so far goes as what each window added (RELAY_SCRIPT)."""
         now = time.monotonic()
         keys: list[str] = []
         rows: list[list[Any]] = []
+        marks: list[tuple[InterviewEventLog, _Written | None] | None] = []
         for log in logs:
-            events, state, boundary = log.take_unflushed()
-            if not events and state is None:
+            events, due, boundary = log.take_unflushed()
+            if not events and not due:
                 continue
             ttl = 0
             # the state's TTL once a minute and at every turn boundary, not once per token
-            if state is not None and (boundary or now - log._state_ttl_at > STATE_TTL_RENEW_SEC):
+            if due and (boundary or now - log._state_ttl_at > STATE_TTL_RENEW_SEC):
                 log._state_ttl_at = now
                 ttl = STATE_TTL_SEC
             payload = own_message(epoch=log.epoch, events=events).decode() if events else ""
-            fields = state or {"last_seq": "", "epoch": "", "pending": ""}
+            fields: list[str] = ["", "", "", "", ""]
+            mark = None
+            if due:
+                fields, written = log.relay_fields()
+                mark = (log, written)
             keys.append(state_key(log.interview_id))
-            rows.append(
-                [
-                    live_channel(log.interview_id),
-                    payload,
-                    fields["last_seq"],
-                    fields["epoch"],
-                    fields["pending"],
-                    ttl,
-                ]
-            )
+            rows.append([live_channel(log.interview_id), payload, *fields[:3], ttl, *fields[3:]])
+            marks.append(mark)
         if keys:
-            await script(RELAY_SCRIPT)(keys=keys, args=[orjson.dumps(rows)])
+            await self._write_relay(keys, rows, marks)
+
+    async def _write_relay(
+        self,
+        keys: list[str],
+        rows: list[list[Any]],
+        marks: list[tuple[InterviewEventLog, _Written | None] | None],
+    ) -> None:
+        """Run RELAY_SCRIPT; then write again, whole and without their events, the states it
+        refused (another process wrote them since this one's last write)."""
+        try:
+            refused = await script(RELAY_SCRIPT)(keys=keys, args=[orjson.dumps(rows)])
+        except BaseException:
+            for mark in marks:  # what reached Redis is unknown: the next write is whole
+                if mark is not None:
+                    mark[0]._written = None
+            raise
+        again: list[int] = [int(i) - 1 for i in refused or ()]
+        for index, mark in enumerate(marks):
+            if mark is not None:
+                mark[0]._written = None if index in again else mark[1]
+        retry_rows: list[list[Any]] = []
+        retry_marks: list[tuple[InterviewEventLog, _Written | None] | None] = []
+        for index in again:
+            mark = marks[index]
+            assert mark is not None  # (only a row with a state is refused)
+            fields, written = mark[0].relay_fields()  # (whole: `_written` is None)
+            retry_rows.append([rows[index][0], "", *fields[:3], rows[index][5], *fields[3:]])
+            retry_marks.append((mark[0], written))
+        if retry_rows:
+            await self._write_relay([keys[i] for i in again], retry_rows, retry_marks)
 
     async def flushed(self) -> None:
         """Wait until everything published so far has reached Redis."""
@@ -782,6 +859,8 @@ class EventHub:
         if not raw:
             return 0, None, None
         pending = orjson.loads(raw.get("pending", "null"))
+        if isinstance(pending, dict) and "content" not in pending:  # the relay's: text apart
+            pending["content"] = raw.get("text", "")
         epoch = raw.get("epoch")
         return int(raw.get("last_seq", 0)), pending, str(epoch) if epoch else None
 
