@@ -203,10 +203,14 @@ class TurnLease:
             return None
         return await process_alive(str(holder).split(":", 1)[0])
 
+    def refresh_due(self) -> bool:
+        """Whether `keep_alive` would touch Redis now."""
+        return time.monotonic() - self._refreshed >= LEASE_REFRESH_SEC
+
     async def keep_alive(self) -> None:
         """Cheap to call per piece: touches Redis only every LEASE_REFRESH_SEC (and takes
         the lease again if Redis lost it, unless someone else has it now)."""
-        if time.monotonic() - self._refreshed >= LEASE_REFRESH_SEC:
+        if self.refresh_due():
             self._refreshed = time.monotonic()
             redis = get_redis()
             if not await redis.expire(self.key, TURN_LEASE_SEC):
@@ -688,15 +692,20 @@ class InterviewConductorService:
                 if not pieces:
                     metrics.TURN_FIRST_CHUNK.observe(time.monotonic() - began)
                 pieces.append(piece)
-                yield await log.publish(
-                    {
-                        "type": "stream_chunk",
-                        "stream_id": stream_id,
-                        "chunk_index": len(pieces) - 1,
-                        "content": piece,
-                    }
-                )
-                await lease.keep_alive()
+                # a piece costs no coroutine of its own while the seq block lasts and the
+                # lease is fresh (instructions a token: `bench/instructions.py`)
+                seq = log.seq_now()
+                if seq is None:
+                    seq = await log.next_seq()
+                chunk = {
+                    "type": "stream_chunk",
+                    "stream_id": stream_id,
+                    "chunk_index": len(pieces) - 1,
+                    "content": piece,
+                }
+                yield log.publish_now(chunk, seq=seq)
+                if lease.refresh_due():
+                    await lease.keep_alive()
         except AIUnavailableError as exc:
             logger.warning("interview %s: AI provider failed: %s", interview_id, exc)
             metrics.AI_ERRORS.labels(operation="chat").inc()

@@ -297,8 +297,18 @@ class InterviewEventLog:
                 sub.request_snapshot()
 
     async def _take_seq(self) -> int:
-        if self._next > self._limit:
+        seq = self.seq_now()
+        if seq is None:
             await self.begin()
+            seq = self._next
+            self._next += 1
+        return seq
+
+    def seq_now(self) -> int | None:
+        """The next seq of this process's block without a wait; None when the block is used
+        up (then `next_seq` takes a new one: a Redis round trip)."""
+        if self._next > self._limit:
+            return None
         seq = self._next
         self._next += 1
         return seq

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+from starlette.types import Send
 from starlette.websockets import WebSocket
 
 from app.core.aio import start_here
@@ -44,6 +45,7 @@ class Connection:
     `stop_reading`, which ends the socket's read (its own task)."""
 
     __slots__ = (
+        "asgi_send",
         "client_close_code",
         "close_code",
         "dispatcher",
@@ -79,9 +81,13 @@ class Connection:
         voice: bool = False,
         streaming: bool = True,
         write: Callable[[Connection], Coroutine[Any, Any, None]],
+        asgi_send: Send | None = None,
     ) -> None:
         self.id = secrets.token_hex(8)
         self.websocket = websocket
+        # the server's own `send` (the writer's frames skip Starlette's two coroutines a frame
+        # around it once the socket is accepted); None: through `websocket`
+        self.asgi_send = asgi_send
         self.interview_id = interview_id
         self.user_id = user_id
         self.observer = observer

@@ -113,7 +113,7 @@ async def socket_app(scope: Scope, receive: Receive, send: Send) -> bool:
     websocket = WebSocket(scope, receive, send)
     # the server's protocol (uvicorn's): its frames can be taken as they arrive (`frame_now`)
     server = getattr(receive, "__self__", None)
-    await serve(websocket, raw_id, observer=observer, voice=voice, server=server)
+    await serve(websocket, raw_id, observer=observer, voice=voice, server=server, asgi_send=send)
     return True
 
 
@@ -160,7 +160,13 @@ def origin_allowed(headers: Headers) -> bool:
 
 # -- the socket -----------------------------------------------------------------------------
 async def serve(
-    websocket: WebSocket, raw_id: str, *, observer: bool, voice: bool, server: object = None
+    websocket: WebSocket,
+    raw_id: str,
+    *,
+    observer: bool,
+    voice: bool,
+    server: object = None,
+    asgi_send: Send | None = None,
 ) -> None:
     # parsed here, not through `websocket.headers` / `.query_params`, which the socket would
     # keep for its whole life (~2 KiB an idle socket)
@@ -184,6 +190,7 @@ async def serve(
         voice=voice,
         streaming=streaming,
         write=write_pending,
+        asgi_send=asgi_send,
     )
     del result, query  # not kept for the socket's lifetime (memory)
     manager = get_manager()
@@ -487,6 +494,8 @@ async def within_rate_limit(conn: Connection, count: FrameCount) -> bool:
 # -- writer ---------------------------------------------------------------------------------
 def coalesce(events: Iterable[Event]) -> list[Event]:
     """Merge consecutive pieces of one stream into one frame (a lagging socket catches up)."""
+    if isinstance(events, list) and len(events) < 2:
+        return events  # (the usual: one event a wake-up)
     out: list[Event] = []
     for event in events:
         prev = out[-1] if out else None
@@ -549,9 +558,14 @@ async def write_all(conn: Connection) -> bool:
     """Send until nothing is left; True once the socket is closed."""
     ws = conn.websocket
     sub = conn.sub
+    asgi_send = conn.asgi_send
 
     async def send(frame: Event) -> None:
-        await ws.send_text(orjson.dumps(frame).decode())
+        text = orjson.dumps(frame).decode()
+        if asgi_send is None:
+            await ws.send_text(text)
+        else:  # (an accepted socket's data frame: Starlette's send adds only its checks)
+            await asgi_send({"type": "websocket.send", "text": text})
 
     async def send_control() -> None:
         while sub.control:
