@@ -315,3 +315,42 @@ def test_the_bare_relay_refuses_a_model_client_it_does_not_have() -> None:
     )
     assert done.returncode == 1
     assert "BARE_CLIENT='curl': one of aiohttp, httpx, openai" in done.stderr
+
+
+def _bench_module(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_price_of_a_token_is_each_parts_samples_over_the_tokens_delivered() -> None:
+    """bench/price.py: py-spy's raw samples by the file of their top frame (a part's own
+    time), a sample 1 / 250 s, over the tokens delivered while they were taken."""
+    price = _bench_module("price")
+    loop = "Runner.run (asyncio/runners.py:118)"
+    raw = [
+        f"main (uvicorn/main.py:4);{loop} 50",
+        f"main (uvicorn/main.py:4);{loop};send (uvicorn/protocols/websockets/x.py:514) 25",
+        f"{loop};publish (app/services/interview_events.py:288) 10",
+        f"{loop};_insert (app/services/turn_saves.py:99) 5",
+        f"{loop};execute (sqlalchemy/orm/session.py:1) 5",
+        f"{loop};to_redis (app/services/interview_session.py:113) 5",
+        "Thread._bootstrap (threading.py:1002);fsync (app/core/sqlite_inline.py:300) 5",
+        f"{loop};mystery (somewhere.py:1) 1",
+        "not a sample line",
+    ]
+    table = price.price(raw, tokens=400.0)  # a sample: 4 ms over 400 tokens = 10 µs a token
+    assert table["total"] == pytest.approx(1060.0)
+    no_frame = "no Python frame on top: the loop, task steps, frames set up and freed"
+    assert table[no_frame] == pytest.approx(500.0)
+    assert table["socket frames (uvicorn, websockets, Starlette)"] == pytest.approx(250.0)
+    assert table["turn, event log, writer, read gate (app)"] == pytest.approx(100.0)
+    assert table["saves (SQLite on the loop, asyncpg, SQLAlchemy)"] == pytest.approx(100.0)
+    assert table["the cached session (app/services/interview_session.py)"] == pytest.approx(50.0)
+    assert table["SQLite's worker thread (fsync, checkpoints)"] == pytest.approx(50.0)
+    assert table["other"] == pytest.approx(10.0)
+    assert sum(v for k, v in table.items() if k != "total") == pytest.approx(table["total"])
+    with pytest.raises(ValueError, match="no tokens delivered"):
+        price.price(raw, tokens=0)
