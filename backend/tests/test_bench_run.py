@@ -22,18 +22,25 @@ from websockets.asyncio.client import connect
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
+def _bench_module(name: str, *, register: bool = False) -> ModuleType:
+    """bench/<name>.py as the module `bench_<name>` (a script, not a package's); `register`:
+    in `sys.modules` too, for as long as the caller keeps it there."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    if register:
+        sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="module")
 def run() -> Iterator[ModuleType]:
     """bench/run.py as a module (it is a script, not a package's)."""
     had_phases = "phases" in sys.modules
     sys.path.insert(0, str(BENCH))  # run.py imports its neighbour `phases`
     try:
-        spec = importlib.util.spec_from_file_location("bench_run", BENCH / "run.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_run"] = module  # its dataclasses look their module up there
-        spec.loader.exec_module(module)
-        yield module
+        yield _bench_module("run", register=True)  # its dataclasses look their module up
     finally:
         sys.path.remove(str(BENCH))
         sys.modules.pop("bench_run", None)
@@ -315,14 +322,6 @@ def test_the_bare_relay_refuses_a_model_client_it_does_not_have() -> None:
     )
     assert done.returncode == 1
     assert "BARE_CLIENT='curl': one of aiohttp, httpx, openai" in done.stderr
-
-
-def _bench_module(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_price_of_a_token_is_each_parts_samples_over_the_tokens_delivered() -> None:

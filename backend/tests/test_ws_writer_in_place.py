@@ -47,7 +47,7 @@ async def connection(peer: Peer) -> Connection:
     ws = WebSocket(scope, peer.receive, peer.send)
     peer.inbox.put_nowait({"type": "websocket.connect"})
     await ws.accept()
-    return Connection(ws, 1, 1, observer=False, write=write_pending)
+    return Connection(ws, 1, 1, observer=False, write=write_pending, asgi_send=peer.send)
 
 
 def chunk(seq: int, content: str) -> dict[str, Any]:

@@ -70,9 +70,12 @@ for i = 1, #KEYS do
   if row[5] ~= '' then
     local text = row[7]
     local fresh = row[8] == ''
-    if not fresh and redis.call('HGET', KEYS[i], 'last_seq') == row[8] then
-      text = (redis.call('HGET', KEYS[i], 'text') or '') .. text
-      fresh = true
+    if not fresh then
+      local had = redis.call('HMGET', KEYS[i], 'last_seq', 'text')
+      if had[1] == row[8] then
+        text = (had[2] or '') .. text
+        fresh = true
+      end
     end
     if fresh then
       redis.call('HSET', KEYS[i], 'last_seq', row[3], 'epoch', row[4], 'pending', row[5],
@@ -134,6 +137,8 @@ def _redis_db() -> int:
 
 # the relay's last write of a log's text so far: (stream_id, pieces written, last_seq written)
 _Written = tuple[str, int, int]
+# a relay row with a state: (its index, its log, what it writes as `_Written`)
+_Mark = tuple[int, "InterviewEventLog", _Written | None]
 
 
 @dataclass
@@ -300,8 +305,8 @@ class InterviewEventLog:
         seq = self.seq_now()
         if seq is None:
             await self.begin()
-            seq = self._next
-            self._next += 1
+            seq = self.seq_now()
+            assert seq is not None  # (a fresh block)
         return seq
 
     def seq_now(self) -> int | None:
@@ -644,7 +649,7 @@ class EventHub:
         now = time.monotonic()
         keys: list[str] = []
         rows: list[list[Any]] = []
-        marks: list[tuple[InterviewEventLog, _Written | None] | None] = []
+        marks: list[_Mark] = []
         for log in logs:
             events, due, boundary = log.take_unflushed()
             if not events and not due:
@@ -655,46 +660,40 @@ class EventHub:
                 log._state_ttl_at = now
                 ttl = STATE_TTL_SEC
             payload = own_message(epoch=log.epoch, events=events).decode() if events else ""
-            fields: list[str] = ["", "", "", "", ""]
-            mark = None
+            fields = ["", "", "", "", ""]
             if due:
                 fields, written = log.relay_fields()
-                mark = (log, written)
+                marks.append((len(rows), log, written))
             keys.append(state_key(log.interview_id))
             rows.append([live_channel(log.interview_id), payload, *fields[:3], ttl, *fields[3:]])
-            marks.append(mark)
         if keys:
             await self._write_relay(keys, rows, marks)
 
     async def _write_relay(
-        self,
-        keys: list[str],
-        rows: list[list[Any]],
-        marks: list[tuple[InterviewEventLog, _Written | None] | None],
+        self, keys: list[str], rows: list[list[Any]], marks: list[_Mark]
     ) -> None:
-        """Run RELAY_SCRIPT; then write again, whole and without their events, the states it
-        refused (another process wrote them since this one's last write)."""
+        """Run RELAY_SCRIPT (`marks`: the rows with a state, by index); then write again, whole
+        and without their events, the states it refused (another process wrote them since
+        this one's last write). A whole state is never refused: one retry at most."""
         try:
             refused = await script(RELAY_SCRIPT)(keys=keys, args=[orjson.dumps(rows)])
         except BaseException:
-            for mark in marks:  # what reached Redis is unknown: the next write is whole
-                if mark is not None:
-                    mark[0]._written = None
+            for _, log, _ in marks:  # what reached Redis is unknown: the next write is whole
+                log._written = None
             raise
-        again: list[int] = [int(i) - 1 for i in refused or ()]
-        for index, mark in enumerate(marks):
-            if mark is not None:
-                mark[0]._written = None if index in again else mark[1]
+        again = {int(i) - 1 for i in refused or ()}
+        retry_keys: list[str] = []
         retry_rows: list[list[Any]] = []
-        retry_marks: list[tuple[InterviewEventLog, _Written | None] | None] = []
-        for index in again:
-            mark = marks[index]
-            assert mark is not None  # (only a row with a state is refused)
-            fields, written = mark[0].relay_fields()  # (whole: `_written` is None)
-            retry_rows.append([rows[index][0], "", *fields[:3], rows[index][5], *fields[3:]])
-            retry_marks.append((mark[0], written))
+        retry_marks: list[_Mark] = []
+        for index, log, written in marks:
+            log._written = None if index in again else written
+            if index in again:
+                fields, written = log.relay_fields()  # (whole: `_written` is None)
+                retry_marks.append((len(retry_rows), log, written))
+                retry_keys.append(keys[index])
+                retry_rows.append([rows[index][0], "", *fields[:3], rows[index][5], *fields[3:]])
         if retry_rows:
-            await self._write_relay([keys[i] for i in again], retry_rows, retry_marks)
+            await self._write_relay(retry_keys, retry_rows, retry_marks)
 
     async def flushed(self) -> None:
         """Wait until everything published so far has reached Redis."""

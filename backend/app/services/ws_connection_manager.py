@@ -81,12 +81,12 @@ class Connection:
         voice: bool = False,
         streaming: bool = True,
         write: Callable[[Connection], Coroutine[Any, Any, None]],
-        asgi_send: Send | None = None,
+        asgi_send: Send,
     ) -> None:
         self.id = secrets.token_hex(8)
         self.websocket = websocket
-        # the server's own `send` (the writer's frames skip Starlette's two coroutines a frame
-        # around it once the socket is accepted); None: through `websocket`
+        # the server's own `send`: the writer's data frames go to it directly (the accept and
+        # the close go through `websocket`, which keeps its state)
         self.asgi_send = asgi_send
         self.interview_id = interview_id
         self.user_id = user_id

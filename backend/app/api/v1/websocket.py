@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -165,8 +164,8 @@ async def serve(
     *,
     observer: bool,
     voice: bool,
+    asgi_send: Send,
     server: object = None,
-    asgi_send: Send | None = None,
 ) -> None:
     # parsed here, not through `websocket.headers` / `.query_params`, which the socket would
     # keep for its whole life (~2 KiB an idle socket)
@@ -492,9 +491,9 @@ async def within_rate_limit(conn: Connection, count: FrameCount) -> bool:
 
 
 # -- writer ---------------------------------------------------------------------------------
-def coalesce(events: Iterable[Event]) -> list[Event]:
+def coalesce(events: list[Event]) -> list[Event]:
     """Merge consecutive pieces of one stream into one frame (a lagging socket catches up)."""
-    if isinstance(events, list) and len(events) < 2:
+    if len(events) < 2:
         return events  # (the usual: one event a wake-up)
     out: list[Event] = []
     for event in events:
@@ -561,11 +560,9 @@ async def write_all(conn: Connection) -> bool:
     asgi_send = conn.asgi_send
 
     async def send(frame: Event) -> None:
-        text = orjson.dumps(frame).decode()
-        if asgi_send is None:
-            await ws.send_text(text)
-        else:  # (an accepted socket's data frame: Starlette's send adds only its checks)
-            await asgi_send({"type": "websocket.send", "text": text})
+        # an accepted socket's data frame straight to the server: Starlette's `send_text` →
+        # `send` around it add two coroutines a frame and checks that cannot fail here
+        await asgi_send({"type": "websocket.send", "text": orjson.dumps(frame).decode()})
 
     async def send_control() -> None:
         while sub.control:
