@@ -121,11 +121,7 @@ def main() -> int:
         print(json.dumps(out))
         return 1 if result["errors"] else 0
     finally:
-        if server is not None:
-            run.stop(server, 60)
-        run.stop(standin)
-        for cleanup in target.cleanup if target is not None else []:
-            cleanup()
+        run.tear_down(server, standin, target)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -464,6 +464,18 @@ def run_scenario(
     return result
 
 
+def tear_down(
+    server: subprocess.Popen[bytes] | None, standin: subprocess.Popen[bytes], target: Target | None
+) -> None:
+    """The end of a one-server measurement (bench/instructions.py, bench/calls.py): the server
+    (given a minute: under a profiler it is slow), the stand-in, the set-up's databases."""
+    if server is not None:
+        stop(server, 60)
+    stop(standin)
+    for cleanup in target.cleanup if target is not None else []:
+        cleanup()
+
+
 def start_standin(bench: Bench, tokens: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """The OpenAI-compatible stand-in in benchmark mode: `tokens` stamped tokens a reply."""
     port = free_port()

@@ -353,3 +353,20 @@ def test_the_price_of_a_token_is_each_parts_samples_over_the_tokens_delivered() 
     assert sum(v for k, v in table.items() if k != "total") == pytest.approx(table["total"])
     with pytest.raises(ValueError, match="no tokens delivered"):
         price.price(raw, tokens=0)
+
+
+def test_the_calls_of_a_token_are_the_long_replys_less_the_short_ones(run: ModuleType) -> None:
+    """bench/calls.py: each function's calls in the long reply's turns less the short one's,
+    over the extra tokens; "total" first, then most calls first."""
+    calls = _bench_module("calls")
+    long = {"app/x.py:1(publish)": 1030, "aiohttp/streams.py:9(readany)": 2040, "turn": 50}
+    short = {"app/x.py:1(publish)": 30, "aiohttp/streams.py:9(readany)": 40, "turn": 50}
+    rows = calls.per_token(long, short, extra_tokens=1000)
+    assert rows[0] == (pytest.approx(3.0), "total")
+    assert rows[1:] == [
+        (pytest.approx(2.0), "aiohttp/streams.py:9(readany)"),
+        (pytest.approx(1.0), "app/x.py:1(publish)"),
+        (0.0, "turn"),
+    ]
+    with pytest.raises(ValueError, match="more tokens"):
+        calls.per_token(long, short, extra_tokens=0)
