@@ -15,6 +15,7 @@ from app.ai.openai_client import (
     CHAT_COMPLETIONS_PATH,
     LOCAL_SERVER_API_KEY,
     _body,
+    _delta_text,
     _sse_data,
     chat_completion,
     chat_completion_stream,
@@ -113,6 +114,63 @@ async def test_a_stream_that_stalls_midway_times_out(standin, settings_env):
     assert time.monotonic() - start < 3
 
 
+async def test_a_steady_stream_longer_than_the_read_timeout_is_not_cut(standin, settings_env):
+    """The read timeout is the longest quiet between network reads, not the stream's length
+    (the stall watch of a stream counts bytes, not time since it began)."""
+    settings_env(AI_TIMEOUT_SEC="0.4")
+    words = "one two three four five six seven eight nine ten"
+    standin.control(replies=[words], token_delay=0.15)  # ~1.5 s in all, 0.15 s between reads
+    assert "".join(await collect(chat_completion_stream(MESSAGES))) == words
+
+
+async def test_a_stream_arms_no_timer_per_network_read(standin, monkeypatch):
+    """aiohttp's read timeout cancels its timer and makes a new one at every network read
+    (~3.8 µs a model token, `make bench`); the model stream's is a `_StallWatch`, a timer a
+    quarter timeout. Counted: aiohttp's reschedules that armed a timer, during a stream of
+    ~40 reads."""
+    armed: list[float] = []
+    reschedule = aiohttp.client_proto.ResponseHandler._reschedule_timeout
+
+    def counting(self: aiohttp.client_proto.ResponseHandler) -> None:
+        reschedule(self)
+        if self._read_timeout_handle is not None:
+            armed.append(time.monotonic())
+
+    monkeypatch.setattr(aiohttp.client_proto.ResponseHandler, "_reschedule_timeout", counting)
+    words = " ".join(f"w{i}" for i in range(40))
+    standin.control(replies=[words], token_delay=0.005)
+    assert "".join(await collect(chat_completion_stream(MESSAGES))) == words
+    assert 0 < len(armed) <= 3, len(armed)  # the request's and the headers' reads
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        None,
+        "text",
+        ["choices"],
+        {},
+        {"choices": None},
+        {"choices": []},
+        {"choices": {"0": {}}},
+        {"choices": ["delta"]},
+        {"choices": [[{"delta": {"content": "x"}}]]},
+        {"choices": [{"delta": "content"}]},
+        {"choices": [{"delta": {"role": "assistant"}}]},
+        {"choices": [{"delta": {"content": None}}]},
+        {"choices": [{"delta": {"content": 7}}]},
+        {"choices": [{"finish_reason": "stop"}]},
+    ],
+)
+def test_a_chunk_without_text_gives_none(chunk):
+    assert _delta_text(chunk) is None
+
+
+def test_a_chunk_with_text_gives_it():
+    assert _delta_text({"choices": [{"delta": {"content": "hi"}, "index": 0}]}) == "hi"
+    assert _delta_text({"choices": [{"delta": {"content": ""}}]}) == ""
+
+
 async def test_a_stream_that_dies_midway_raises_after_the_pieces_so_far(standin):
     standin.control(mode="fail_mid_stream", fail_after=3, replies=[REPLY])
     received: list[str] = []
@@ -163,9 +221,13 @@ async def _raw_stream(body_out: list[bytes]) -> str:
     response = await client.post(
         CHAT_COMPLETIONS_PATH, cast_to=httpx.Response, body=request, stream=True
     )
-    async with aclosing(response):
-        body = _body(response)
-        body_out.extend([data async for data in body])
+    body, watch = _body(response)
+    try:
+        async with aclosing(response):
+            body_out.extend([data async for data in body])
+    finally:
+        if watch is not None:
+            watch.stop()
     return type(body).__module__
 
 
@@ -229,6 +291,15 @@ SSE_BODY = (
 
 
 @pytest.mark.parametrize("size", [1, 2, 7, 64, len(SSE_BODY)])
+async def test_crlf_events_are_parsed_however_the_bytes_are_split(size):
+    """Every line ended by \\r\\n, a read ending between the two: each blank line ends its
+    event (not merged with the next into one undecodable event)."""
+    body = SSE_BODY.replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
+    payloads = [p async for b in _sse_data(_chunks(body, size)) for p in b]
+    assert [p["choices"][0]["delta"]["content"] for p in payloads] == ["café ", "two lines"]
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 64, len(SSE_BODY)])
 async def test_server_sent_events_are_parsed_however_the_bytes_are_split(size):
     """Events split anywhere (inside a UTF-8 character, between \\r and \\n) come out whole;
     comments, retry: and named events carry no delta; nothing after [DONE] is read."""
@@ -237,6 +308,14 @@ async def test_server_sent_events_are_parsed_however_the_bytes_are_split(size):
     assert [p["choices"][0]["delta"]["content"] for p in payloads] == ["café ", "two lines"]
     # one list per network read that completed an event: both events in one read, one list
     assert len(batches) == (1 if size == len(SSE_BODY) else 2)
+
+
+async def test_bytes_that_are_not_utf8_read_as_replacement_characters():
+    """A server's broken character does not fail the reply: it reads as U+FFFD, as a text
+    decoder's would."""
+    body = b'data: {"choices":[{"delta":{"content":"bad \xff byte"}}]}\n\ndata: [DONE]\n\n'
+    payloads = [p async for b in _sse_data(_chunks(body, 3)) for p in b]
+    assert [p["choices"][0]["delta"]["content"] for p in payloads] == ["bad \ufffd byte"]
 
 
 @pytest.mark.parametrize(

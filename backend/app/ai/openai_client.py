@@ -178,15 +178,21 @@ async def chat_completion_stream(
     if max_tokens is not None:
         request["max_tokens"] = max_tokens
     got_text = False
+    watch: _StallWatch | None = None
     try:
         response = await client.post(
             CHAT_COMPLETIONS_PATH, cast_to=httpx.Response, body=request, stream=True
         )
+        body, watch = _body(response)
         async with aclosing(response):
-            async for batch in _sse_data(_body(response)):
+            async for batch in _sse_data(body):
                 # what one network read brought is one piece: a model stream read late (a
                 # busy loop) goes on as one event, not one per token
-                piece = "".join(text for data in batch if (text := _delta_text(data)))
+                piece = (
+                    _delta_text(batch[0])  # (the usual: one event a read)
+                    if len(batch) == 1
+                    else "".join(text for data in batch if (text := _delta_text(data)))
+                )
                 if not piece:
                     continue
                 got_text = got_text or bool(piece.strip())
@@ -198,34 +204,89 @@ async def chat_completion_stream(
             raise
         # the SDK's typed stream maps these itself; its raw body does not
         raise AIUnavailableError(f"chat completion stream died: {_describe(exc)}") from exc
+    finally:
+        if watch is not None:
+            watch.stop()
     if not got_text:
         raise AIUnavailableError("chat completion stream returned an empty reply")
 
 
-def _body(response: Any) -> AsyncIterator[bytes]:
-    """A streamed response's body, a network read at a time. Through the SDK's aiohttp
-    transport (`DefaultAioHttpClient`, the client's), read from aiohttp's response itself:
-    the httpx response above it wraps each read in three generators of its own (its raw
-    stream, its decoders and chunker, the transport's adapter), ~3.5 µs a model token of a
-    load of 50 streams (docs/benchmarks.md, session 21). Any other transport, or a body with a
-    content encoding (which only httpx's decoders undo here), goes through `aiter_bytes`."""
+def _body(response: Any) -> tuple[AsyncIterator[bytes], _StallWatch | None]:
+    """A streamed response's body, a network read at a time, and the watch on its read timeout
+    that the caller stops when done reading (None: the transport's own timeout applies).
+
+    Through the SDK's aiohttp transport (`DefaultAioHttpClient`, the client's), the body is read
+    from aiohttp's response itself: the httpx response above it wraps each read in three
+    generators of its own (its raw stream, its decoders and chunker, the transport's adapter),
+    ~3.5 µs a model token of a load of 50 streams (docs/benchmarks.md, session 21); and its read
+    timeout is checked by a `_StallWatch` instead of aiohttp's timer per read. Any other
+    transport, or a body with a content encoding (which only httpx's decoders undo here), goes
+    through `aiter_bytes`."""
     bound = getattr(response, "stream", None)
     aiohttp_response = getattr(getattr(bound, "_stream", None), "_aiohttp_response", None)
     content = getattr(aiohttp_response, "content", None)
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if content is None or encoding != "identity":
-        return cast(AsyncIterator[bytes], response.aiter_bytes())
-    return cast(AsyncIterator[bytes], content.iter_any())
+        return cast(AsyncIterator[bytes], response.aiter_bytes()), None
+    protocol = getattr(getattr(aiohttp_response, "connection", None), "protocol", None)
+    timeout = getattr(protocol, "read_timeout", None)
+    watch = None
+    if protocol is not None and timeout:
+        watch = _StallWatch(content, timeout)
+        protocol.read_timeout = None  # (its timer armed by the last read goes at the next)
+    return cast(AsyncIterator[bytes], content.iter_any()), watch
+
+
+class _StallWatch:
+    """A model stream's read timeout (the client's `sock_read`, AI_TIMEOUT_SEC), looked at
+    `CHECKS` times a timeout instead of re-armed at every network read as aiohttp does: its
+    timer cancelled and a new one made per read cost ~3.8 µs a model token
+    (docs/benchmarks.md, session 22). No byte for the whole timeout (up to a quarter more)
+    fails the read with aiohttp's own `SocketTimeoutError`, as its timer would."""
+
+    CHECKS = 4
+    __slots__ = ("_content", "_handle", "_loop", "_quiet", "_seen", "_step")
+
+    def __init__(self, content: Any, timeout: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._content = content
+        self._step = timeout / self.CHECKS
+        self._seen: int = content.total_bytes
+        self._quiet = 0
+        self._handle: asyncio.TimerHandle | None = self._loop.call_later(self._step, self._check)
+
+    def _check(self) -> None:
+        total = self._content.total_bytes
+        if total != self._seen:
+            self._seen, self._quiet = total, 0
+        else:
+            self._quiet += 1
+            if self._quiet >= self.CHECKS:  # quiet for `CHECKS` whole steps: the timeout
+                self._handle = None
+                from aiohttp import SocketTimeoutError  # (the transport's: loaded already)
+
+                self._content.set_exception(
+                    SocketTimeoutError("Timeout on reading data from socket")
+                )
+                return
+        self._handle = self._loop.call_later(self._step, self._check)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 async def _sse_data(body: AsyncIterator[bytes]) -> AsyncIterator[list[Any]]:
     """The decoded `data` of the server-sent events in a byte stream, up to `[DONE]` (an
     `error` ends it), as one list per network read that completed any. Lines are split here,
-    a whole read at a time, rather than by the HTTP client's text and line decoders. Each read
-    waits its turn at the loop's read gate (app/core/read_gate.py): on a busy loop the streams
-    take turns, a slice of reads a loop iteration, and what comes meanwhile is read in one go."""
+    a whole read at a time and as bytes (orjson reads bytes; a line is decoded only for an
+    event's name), rather than by the HTTP client's text and line decoders: a model token is
+    one read, and each call here is one a token (`bench/calls.py`). Each read waits its turn
+    at the loop's read gate (app/core/read_gate.py): on a busy loop the streams take turns, a
+    slice of reads a loop iteration, and what comes meanwhile is read in one go."""
     event: str | None = None
-    data: list[str] = []
+    data: list[bytes] = []
     buf = b""
     gate = read_gate()
     reads = aiter(body)
@@ -237,30 +298,32 @@ async def _sse_data(body: AsyncIterator[bytes]) -> AsyncIterator[list[Any]]:
         except StopAsyncIteration:
             return
         buf = buf + chunk if buf else chunk
+        crlf = b"\r" in buf  # CRLF line ends (a read may end between the two)
         *lines, buf = buf.split(b"\n")
+        if crlf:
+            lines = [raw.removesuffix(b"\r") for raw in lines]
         batch: list[Any] = []
         failure: str | None = None
         done = False
         for raw in lines:
-            line = raw.removesuffix(b"\r").decode("utf-8", "replace")
-            if line:
-                field, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if field == "data":
-                    data.append(value)
-                elif field == "event":
-                    event = value
-                continue
-            if not data:  # a blank line ends an event; comments and retry: lines carry no data
+            if raw:
+                if raw[:6] == b"data: ":
+                    data.append(raw[6:])
+                elif raw[:5] == b"data:":
+                    data.append(raw[5:])
+                elif raw[:6] == b"event:":
+                    event = raw[6:].removeprefix(b" ").decode("utf-8", "replace")
+                continue  # (comments, retry:, id: carry no data)
+            if not data:  # a blank line ends an event
                 event = None
                 continue
-            text, name = "\n".join(data), event
+            text, name = data[0] if len(data) == 1 else b"\n".join(data), event
             event, data = None, []
-            if text.startswith("[DONE]"):
+            if text[:6] == b"[DONE]":
                 done = True
                 break
             try:
-                payload = orjson.loads(text)
+                payload = _loads(text)
             except orjson.JSONDecodeError:
                 failure = "chat completion stream sent undecodable data"
                 break
@@ -277,6 +340,15 @@ async def _sse_data(body: AsyncIterator[bytes]) -> AsyncIterator[list[Any]]:
             return
 
 
+def _loads(text: bytes) -> Any:
+    """An event's JSON; bytes that are not UTF-8 (a server's broken character) read as U+FFFD,
+    as a text decoder would, rather than failing the stream."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return orjson.loads(text.decode("utf-8", "replace"))
+
+
 # the HTTP stack under the SDK (httpx or httpx2, by SDK version): its errors mid-body are the
 # provider's failures (timeouts, dropped connections), as the SDK's typed stream treats them
 _TRANSPORT_MODULES = frozenset(
@@ -290,9 +362,10 @@ def _is_transport_error(exc: Exception) -> bool:
 
 
 def _delta_text(chunk: Any) -> str | None:
-    choices = chunk.get("choices") if isinstance(chunk, dict) else None
-    if not choices or not isinstance(choices[0], dict):
+    """A chunk's `choices[0].delta.content`; None where any part is missing or of another
+    type (a chunk of usage only, a role, a provider's own fields)."""
+    try:
+        piece = chunk["choices"][0]["delta"]["content"]
+    except (KeyError, IndexError, TypeError):
         return None
-    delta = choices[0].get("delta")
-    piece = delta.get("content") if isinstance(delta, dict) else None
     return piece if isinstance(piece, str) else None
