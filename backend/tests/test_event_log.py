@@ -90,7 +90,9 @@ def _flushes() -> float:
 
 async def test_events_of_many_loop_ticks_reach_redis_in_one_flush_per_window(app):
     """One Redis pipeline per FLUSH_INTERVAL_SEC at most, not one per event-loop tick: twenty
-    pieces published on twenty ticks (well within one window) are flushed once or twice."""
+    pieces published on twenty ticks (well within one window) are flushed once or twice. With
+    the in-process Redis a piece is neither relayed nor written (the state is written at turn
+    boundaries): pieces alone start no flush at all."""
     log = get_hub().log(424244)
     await log.begin(db_max_seq=0)
     await log.publish({"type": "stream_start", "stream_id": "s1", "kind": "response"})
@@ -102,7 +104,10 @@ async def test_events_of_many_loop_ticks_reach_redis_in_one_flush_per_window(app
         )
         await asyncio.sleep(0)  # a loop tick between pieces, as when tokens arrive
     await get_hub().flushed()
-    assert 1 <= _flushes() - before <= 3
+    if others_listen():
+        assert 1 <= _flushes() - before <= 3
+    else:
+        assert _flushes() == before
     # and what was flushed is the whole state: every piece is in the resume state
     await log.publish({"type": "stream_end", "stream_id": "s1", "content": "done"})
     await get_hub().flushed()
@@ -344,3 +349,4 @@ async def test_following_a_followed_interview_takes_no_loop_iteration(app):
         await suspensions(hub.follow(424260), box)
         assert box[0] == 0
     await hub.unfollow_if_idle(424260)
+

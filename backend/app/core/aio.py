@@ -53,10 +53,12 @@ def start_here(coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any
     when it ended without waiting, else the task that runs the rest of it. Exceptions are the
     coroutine's to handle: one raised before its first wait reaches the caller."""
     context = contextvars.copy_context()
-    rest = _Rest(coro)
-    if context.run(rest.step):
-        rest.outcome()  # raises what the coroutine raised
+    try:  # (the step by hand, not by `_Rest.step`: the writer's every frame comes this way)
+        first = context.run(coro.send, None)
+    except StopIteration:
         return None
+    rest = _Rest(coro)
+    rest._state, rest._first = _FIRST, first  # the task's first `send` gets what it waits on
     return asyncio.get_running_loop().create_task(rest, name=name, context=context)
 
 

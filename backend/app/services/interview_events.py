@@ -174,9 +174,6 @@ class Subscriber:
         self.last_seq: int | None = None  # events at or below it were covered by a snapshot
         self.snapshot_due = False
 
-    def has_news(self) -> bool:
-        return bool(self.events or self.control or self.snapshot_due)
-
     def push(self, event: Event) -> None:
         self.events.append(event)
         self.notify()
@@ -219,6 +216,7 @@ class InterviewEventLog:
     """One interview's event log as seen by this process."""
 
     __slots__ = (
+        "_boundary",
         "_limit",
         "_lock",
         "_next",
@@ -252,6 +250,7 @@ class InterviewEventLog:
         self._next = 0
         self._limit = -1  # the local block is [_next, _limit]
         self._unflushed: list[Event] = []
+        self._boundary = False  # an event other than a piece is among `_unflushed`
         self._state_dirty = False
         self._state_ttl_at = 0.0  # when the flush last renewed the state key's TTL
         # the relay's last write of the text so far: (stream_id, pieces, last_seq); None: the
@@ -331,13 +330,21 @@ class InterviewEventLog:
     def publish_now(self, event: Event, *, seq: int | None) -> Event:
         """`publish`, of an event that needs no new number: its `seq` reserved before (or
         None for a type that has none). Waits for nothing: also from a plain callback."""
-        if event["type"] not in NO_SEQ_TYPES:
+        kind = event["type"]
+        if kind not in NO_SEQ_TYPES:
             if seq is None:
-                raise ValueError(f"a {event['type']} event needs its reserved seq")
+                raise ValueError(f"a {kind} event needs its reserved seq")
             event["seq"] = seq
         self._apply(event)
-        self._unflushed.append(event)
-        self.hub.mark_dirty(self)
+        if kind != "stream_chunk":
+            self._boundary = True
+            self._unflushed.append(event)
+            self.hub.mark_dirty(self)
+        elif self.hub.relays:
+            self._unflushed.append(event)
+            self.hub.mark_dirty(self)
+        # else (an in-process Redis) a piece is neither relayed nor written: the flush writes
+        # the resume state at turn boundaries only (`EventHub._flush`)
         self._deliver(event)
         return event
 
@@ -345,14 +352,23 @@ class InterviewEventLog:
     def _apply(self, event: Event) -> None:
         """Track the resume state (last seq, pending stream) from an event of any origin."""
         seq = event.get("seq")
-        if seq is not None and seq > self.last_seq:
-            self.last_seq = seq
-            self._state_dirty = True
         if seq is not None:
+            if seq > self.last_seq:
+                self.last_seq = seq
+                self._state_dirty = True
             self.recent.append(event)
             if len(self.recent) > RECENT_EVENTS:
                 del self.recent[0]
         kind = event["type"]
+        if kind == "stream_chunk":  # the usual: the turn being spoken goes on
+            pending = self.pending
+            if pending is not None and pending.stream_id == event["stream_id"]:
+                pending.pieces.append(event["content"])
+                pending.chunk_index = event["chunk_index"]
+            else:
+                self.pending_known = False
+            self._state_dirty = True
+            return
         if kind in ("ended", "complete"):
             self.mark_finished()
         if kind in ("thinking", "stream_start", "transcription"):
@@ -365,12 +381,6 @@ class InterviewEventLog:
             self.pending = PendingStream(event["stream_id"], event["kind"])
             self.pending_known = True
             self._drop_audio_before(event["stream_id"])
-        elif kind == "stream_chunk":
-            if self.pending and self.pending.stream_id == event["stream_id"]:
-                self.pending.pieces.append(event["content"])
-                self.pending.chunk_index = event["chunk_index"]
-            else:
-                self.pending_known = False
         elif kind in ("stream_end", "ended", "complete") or (
             kind == "error" and event.get("stream_id") is not None
         ):
@@ -466,7 +476,7 @@ class InterviewEventLog:
         or only pieces were added and `every_piece` is off) and whether a turn boundary is
         among them."""
         events, self._unflushed = self._unflushed, []
-        boundary = any(e["type"] != "stream_chunk" for e in events)
+        boundary, self._boundary = self._boundary, False
         if not self._state_dirty or not (every_piece or boundary):
             return events, False, boundary
         self._state_dirty = False
@@ -492,6 +502,9 @@ class EventHub:
         self._last_flush = float("-inf")  # loop time of the last flush's start
         self._flush_task: asyncio.Task[None] | None = None
         self._oldest_unflushed: float | None = None
+        # other processes follow this one's events (not with an in-process Redis): each piece
+        # goes to them, in the flush's batch
+        self.relays = others_listen()
         self._pubsub: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None

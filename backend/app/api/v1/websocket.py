@@ -546,7 +546,7 @@ async def write_pending(conn: Connection) -> None:
     except Exception:  # the client is gone: nothing more can be sent
         logger.debug("interview %s: send failed", conn.interview_id, exc_info=True)
         closed = True
-    if conn.writer is asyncio.current_task():
+    if conn.writer is not None and conn.writer is asyncio.current_task():
         conn.writer = None  # an idle socket keeps no finished task
     if closed:
         conn.write_ended = True
@@ -557,28 +557,17 @@ async def write_all(conn: Connection) -> bool:
     """Send until nothing is left; True once the socket is closed."""
     ws = conn.websocket
     sub = conn.sub
-    asgi_send = conn.asgi_send
-
-    async def send(frame: Event) -> None:
-        # an accepted socket's data frame straight to the server: Starlette's `send_text` →
-        # `send` around it add two coroutines a frame and checks that cannot fail here
-        await asgi_send({"type": "websocket.send", "text": orjson.dumps(frame).decode()})
-
-    async def send_control() -> None:
-        while sub.control:
-            for frame in sub.take_control():
-                await send(frame)
-
-    while sub.has_news() or conn.close_code is not None:
+    while sub.events or sub.control or sub.snapshot_due or conn.close_code is not None:
         if conn.close_code is not None:
             # an error that explains the close (e.g. "cancelled") goes out first, briefly
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1):
                     for error in [f for f in sub.take_control() if f["type"] == "error"]:
-                        await send(error)
+                        await send_frame(conn, error)
             await ws.close(code=conn.close_code)
             return True
-        await send_control()
+        if sub.control:
+            await send_control(conn)
         if sub.snapshot_due:
             sub.snapshot_due = False
             try:
@@ -587,18 +576,38 @@ async def write_all(conn: Connection) -> bool:
                 logger.exception("interview %s: snapshot failed", conn.interview_id)
                 snapshot = {"type": "error", "code": "INTERNAL_ERROR"}
                 snapshot["content"] = INTERNAL_ERROR_TEXT
-            await send(snapshot)
+            await send_frame(conn, snapshot)
             conn.watch_turn = not conn.observer  # was a turn cut off by a dead process?
-        for event in coalesce(sub.drain()):
-            await send_control()
-            frame = for_client(conn, event)
+        events = sub.drain()
+        if len(events) > 1:
+            events = coalesce(events)
+        for event in events:
+            if sub.control:
+                await send_control(conn)
+            kind = event["type"]
+            frame = event if kind == "stream_chunk" and conn.streaming else for_client(conn, event)
             if frame is not None:
-                await send(frame)
-            if event["type"] in ("ended", "complete"):
+                # (send_frame's body, here: a coroutine less a frame)
+                text = orjson.dumps(frame).decode()
+                await conn.asgi_send({"type": "websocket.send", "text": text})
+            if kind in ("ended", "complete"):
                 conn.close_code = CLOSE_NORMAL
                 await ws.close(code=CLOSE_NORMAL)
                 return True
     return False
+
+
+async def send_frame(conn: Connection, frame: Event) -> None:
+    """One data frame, straight to the server's ASGI `send`: Starlette's `send_text` → `send`
+    around it add two coroutines a frame and checks that cannot fail on an accepted socket."""
+    await conn.asgi_send({"type": "websocket.send", "text": orjson.dumps(frame).decode()})
+
+
+async def send_control(conn: Connection) -> None:
+    """The socket's control frames (pong, errors), all of them, oldest first."""
+    while conn.sub.control:
+        for frame in conn.sub.take_control():
+            await send_frame(conn, frame)
 
 
 # -- heartbeat ------------------------------------------------------------------------------
