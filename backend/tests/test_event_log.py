@@ -350,3 +350,42 @@ async def test_following_a_followed_interview_takes_no_loop_iteration(app):
         assert box[0] == 0
     await hub.unfollow_if_idle(424260)
 
+
+async def test_the_listener_reads_batches_without_a_timer_each(app, monkeypatch):
+    """Another process's batches reach this one's log through a blocking read: with a
+    timeout, redis-py arms a timer for every message, ~one a model token at load
+    (`bench/calls.py`). Its connection is pinged by the heartbeat instead."""
+    hub = get_hub()
+    if not others_listen():  # in-process Redis: nothing is published, nobody listens
+        assert hub._listener is None and hub._pubsub is None
+        return
+    from redis.asyncio.connection import AbstractConnection
+
+    timeouts: list[object] = []
+    read_response = AbstractConnection.read_response
+
+    async def recording(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        task = asyncio.current_task()
+        if task is not None and task.get_name() == "event-listener":
+            timeouts.append(kwargs.get("timeout"))
+        return await read_response(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "read_response", recording)
+    iid = 424260
+    log = hub.log(iid)
+    await hub.follow(iid)
+    other = create_redis(get_settings().REDIS_URL)
+    try:
+        for seq in range(1, 6):
+            event = {"type": "thinking", "seq": seq}
+            batch = {"origin": "another-process", "epoch": "e1", "events": [event]}
+            await other.publish(live_channel(iid), orjson.dumps(batch))
+        for _ in range(200):
+            if log.last_seq == 5:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await other.aclose()
+    assert log.last_seq == 5
+    assert len(timeouts) >= 5
+    assert all(t == float("inf") for t in timeouts), timeouts

@@ -50,6 +50,7 @@ FLUSH_INTERVAL_SEC = 0.005
 
 PROCESS_ALIVE_SEC = 6  # a process that stops refreshing this is dead to the others
 PROCESS_REFRESH_SEC = 2
+LISTENER_PING_SEC = 30  # (redis-py's health check interval: app/core/redis.py)
 
 
 # One flush window's relay: KEYS[i] = an interview's state key; ARGV[1] = a JSON array, per
@@ -726,7 +727,11 @@ class EventHub:
         self._heartbeat = asyncio.create_task(self._beat(), name="process-alive")
 
     async def _beat(self) -> None:
-        """Keep `process:alive:{PROCESS_ID}` fresh so others can tell this process is alive."""
+        """Keep `process:alive:{PROCESS_ID}` fresh so others can tell this process is alive;
+        and write to the listener's connection now and then (a PING, answered as a message it
+        skips), which its blocking read never does, so that a connection gone dead while
+        quiet fails and is made again, as redis-py's health check would."""
+        pinged = 0.0
         while True:
             try:
                 await get_redis().set(process_key(PROCESS_ID), "1", ex=PROCESS_ALIVE_SEC)
@@ -734,6 +739,15 @@ class EventHub:
                 raise
             except Exception:
                 logger.exception("process liveness refresh failed")
+            now = time.monotonic()
+            if self._pubsub is not None and now - pinged >= LISTENER_PING_SEC:
+                pinged = now
+                try:
+                    await self._pubsub.ping()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the listener's read fails too, and connects again
+                    logger.warning("event listener: ping failed", exc_info=True)
             await asyncio.sleep(PROCESS_REFRESH_SEC)
 
     async def stop(self) -> None:
@@ -817,7 +831,10 @@ class EventHub:
         assert self._pubsub is not None
         while True:
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                # a blocking read: with a timeout redis-py arms a timer for every message, and
+                # at load a message comes per interview per window, ~one a model token
+                # (`bench/calls.py`); the heartbeat (`_beat`) pings this connection instead
+                message = await self._pubsub.get_message(timeout=None)
             except asyncio.CancelledError:
                 raise
             except Exception:
