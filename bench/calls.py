@@ -73,8 +73,7 @@ def record(tokens: int, out: Path) -> Counts:
             target = run.Target("bare")
         else:
             target = run.prepare_hireez(bench, TARGET, standin_url, N)
-            target.env.update(AI_TIMEOUT_SEC="120", WS_HEARTBEAT_INTERVAL_SEC="300")
-            target.env.update(WS_HEARTBEAT_TIMEOUT_SEC="600")
+            target.env.update(run.SLOWED_SERVER_ENV)
         prefix = str(out / f"calls-{tokens}")
         os.environ["CALLS_OUT"] = prefix  # (the bare relay's environment is this one's)
         target.env["CALLS_OUT"] = prefix

@@ -73,10 +73,7 @@ def main() -> int:
         target = run.prepare_hireez(bench, MODE, standin_url, N)
         dumps = work / "dumps"
         dumps.mkdir()
-        # the turn's and the socket's timers are far longer than a slowed-down step
-        target.env.update(
-            AI_TIMEOUT_SEC="120", WS_HEARTBEAT_INTERVAL_SEC="300", WS_HEARTBEAT_TIMEOUT_SEC="600"
-        )
+        target.env.update(run.SLOWED_SERVER_ENV)
         callgrind = (
             "valgrind",
             "--tool=callgrind",

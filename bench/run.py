@@ -464,6 +464,15 @@ def run_scenario(
     return result
 
 
+# a server under a profiler or valgrind runs several times slower: the turn's and the socket's
+# timers, far longer than a slowed-down step (bench/instructions.py, bench/calls.py)
+SLOWED_SERVER_ENV = {
+    "AI_TIMEOUT_SEC": "120",
+    "WS_HEARTBEAT_INTERVAL_SEC": "300",
+    "WS_HEARTBEAT_TIMEOUT_SEC": "600",
+}
+
+
 def tear_down(
     server: subprocess.Popen[bytes] | None, standin: subprocess.Popen[bytes], target: Target | None
 ) -> None:

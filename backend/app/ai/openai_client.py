@@ -188,11 +188,7 @@ async def chat_completion_stream(
             async for batch in _sse_data(body):
                 # what one network read brought is one piece: a model stream read late (a
                 # busy loop) goes on as one event, not one per token
-                piece = (
-                    _delta_text(batch[0])  # (the usual: one event a read)
-                    if len(batch) == 1
-                    else "".join(text for data in batch if (text := _delta_text(data)))
-                )
+                piece = "".join(text for data in batch if (text := _delta_text(data)))
                 if not piece:
                     continue
                 got_text = got_text or bool(piece.strip())

@@ -57,8 +57,7 @@ def start_here(coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any
         first = context.run(coro.send, None)
     except StopIteration:
         return None
-    rest = _Rest(coro)
-    rest._state, rest._first = _FIRST, first  # the task's first `send` gets what it waits on
+    rest = _Rest.waiting_on(coro, first)
     return asyncio.get_running_loop().create_task(rest, name=name, context=context)
 
 
@@ -100,6 +99,14 @@ class _Rest(Coroutine[Any, Any, _T]):
         self._first: Any = None  # what the first step waited on, until the task takes it
         self._value: _T | None = None
         self._error: BaseException | None = None
+
+    @classmethod
+    def waiting_on(cls, coro: Coroutine[Any, Any, _T], first: Any) -> _Rest[_T]:
+        """A coroutine whose first step has been run by hand and waits on `first`: the task's
+        first `send` gets it, as after `step`."""
+        rest = cls(coro)
+        rest._state, rest._first = _FIRST, first
+        return rest
 
     def step(self) -> bool:
         """The first step; True when the coroutine ended in it (`outcome`)."""

@@ -92,6 +92,12 @@ return refused
 """
 
 
+def _relay_row(channel: str, payload: str, fields: list[str], ttl: int) -> list[Any]:
+    """One interview's row of RELAY_SCRIPT: `fields` as `relay_fields` gives them (last_seq,
+    epoch, pending, text, after), the TTL among them where the script reads it."""
+    return [channel, payload, *fields[:3], ttl, *fields[3:]]
+
+
 def own_message(**fields: Any) -> bytes:
     """A message for the other processes' listeners, marked as this process's own."""
     return orjson.dumps({"origin": PROCESS_ID, **fields})
@@ -217,7 +223,6 @@ class InterviewEventLog:
     """One interview's event log as seen by this process."""
 
     __slots__ = (
-        "_boundary",
         "_limit",
         "_lock",
         "_next",
@@ -251,7 +256,6 @@ class InterviewEventLog:
         self._next = 0
         self._limit = -1  # the local block is [_next, _limit]
         self._unflushed: list[Event] = []
-        self._boundary = False  # an event other than a piece is among `_unflushed`
         self._state_dirty = False
         self._state_ttl_at = 0.0  # when the flush last renewed the state key's TTL
         # the relay's last write of the text so far: (stream_id, pieces, last_seq); None: the
@@ -337,15 +341,11 @@ class InterviewEventLog:
                 raise ValueError(f"a {kind} event needs its reserved seq")
             event["seq"] = seq
         self._apply(event)
-        if kind != "stream_chunk":
-            self._boundary = True
+        # with an in-process Redis a piece is neither relayed nor written: the flush writes the
+        # resume state at turn boundaries only (`EventHub._flush`)
+        if kind != "stream_chunk" or self.hub.relays:
             self._unflushed.append(event)
             self.hub.mark_dirty(self)
-        elif self.hub.relays:
-            self._unflushed.append(event)
-            self.hub.mark_dirty(self)
-        # else (an in-process Redis) a piece is neither relayed nor written: the flush writes
-        # the resume state at turn boundaries only (`EventHub._flush`)
         self._deliver(event)
         return event
 
@@ -477,7 +477,7 @@ class InterviewEventLog:
         or only pieces were added and `every_piece` is off) and whether a turn boundary is
         among them."""
         events, self._unflushed = self._unflushed, []
-        boundary, self._boundary = self._boundary, False
+        boundary = any(e["type"] != "stream_chunk" for e in events)
         if not self._state_dirty or not (every_piece or boundary):
             return events, False, boundary
         self._state_dirty = False
@@ -629,7 +629,7 @@ class EventHub:
         self._flush_done.set()
 
     async def _flush(self, logs: set[InterviewEventLog]) -> None:
-        if others_listen():
+        if self.relays:
             await self._relay(logs)
             return
         # in-process Redis: nobody else reads the state, and this process's own log is fresher,
@@ -679,7 +679,7 @@ class EventHub:
                 fields, written = log.relay_fields()
                 marks.append((len(rows), log, written))
             keys.append(state_key(log.interview_id))
-            rows.append([live_channel(log.interview_id), payload, *fields[:3], ttl, *fields[3:]])
+            rows.append(_relay_row(live_channel(log.interview_id), payload, fields, ttl))
         if keys:
             await self._write_relay(keys, rows, marks)
 
@@ -705,7 +705,7 @@ class EventHub:
                 fields, written = log.relay_fields()  # (whole: `_written` is None)
                 retry_marks.append((len(retry_rows), log, written))
                 retry_keys.append(keys[index])
-                retry_rows.append([rows[index][0], "", *fields[:3], rows[index][5], *fields[3:]])
+                retry_rows.append(_relay_row(rows[index][0], "", fields, rows[index][5]))
         if retry_rows:
             await self._write_relay(retry_keys, retry_rows, retry_marks)
 
@@ -719,7 +719,7 @@ class EventHub:
     async def start(self) -> None:
         from app.core.redis import create_redis
 
-        if others_listen():  # else nothing is published (in-process Redis): nothing to follow
+        if self.relays:  # else nothing is published (in-process Redis): nothing to follow
             self._listen_redis = create_redis(get_settings().REDIS_URL)
             self._pubsub = self._listen_redis.pubsub(ignore_subscribe_messages=False)
             await self._pubsub.subscribe(f"interview:live:{_redis_db()}:hub")
@@ -876,7 +876,7 @@ class EventHub:
 
     async def send_control(self, interview_id: int, control: dict[str, Any]) -> None:
         """Tell the other processes something about an interview's sockets (kick, cancel)."""
-        if others_listen():
+        if self.relays:
             async with get_redis().pipeline(transaction=False) as pipe:
                 self.queue_control(pipe, interview_id, control)
                 await pipe.execute()

@@ -578,19 +578,13 @@ async def write_all(conn: Connection) -> bool:
                 snapshot["content"] = INTERNAL_ERROR_TEXT
             await send_frame(conn, snapshot)
             conn.watch_turn = not conn.observer  # was a turn cut off by a dead process?
-        events = sub.drain()
-        if len(events) > 1:
-            events = coalesce(events)
-        for event in events:
+        for event in coalesce(sub.drain()):
             if sub.control:
                 await send_control(conn)
-            kind = event["type"]
-            frame = event if kind == "stream_chunk" and conn.streaming else for_client(conn, event)
+            frame = for_client(conn, event)
             if frame is not None:
-                # (send_frame's body, here: a coroutine less a frame)
-                text = orjson.dumps(frame).decode()
-                await conn.asgi_send({"type": "websocket.send", "text": text})
-            if kind in ("ended", "complete"):
+                await send_frame(conn, frame)
+            if event["type"] in ("ended", "complete"):
                 conn.close_code = CLOSE_NORMAL
                 await ws.close(code=CLOSE_NORMAL)
                 return True
