@@ -14,6 +14,7 @@ from app.ai.errors import AIUnavailableError
 from app.ai.openai_client import (
     CHAT_COMPLETIONS_PATH,
     LOCAL_SERVER_API_KEY,
+    PLATFORM_HEADERS,
     _body,
     _delta_text,
     _sse_data,
@@ -47,6 +48,23 @@ async def test_plain_completion_returns_the_reply_and_sends_the_model(standin, s
     assert body["max_tokens"] == 77
     assert "response_format" not in body
     assert not body.get("stream")
+
+
+async def test_requests_leave_out_the_sdks_platform_headers(standin):
+    """The SDK's telemetry of the host (OS, architecture, runtime and versions) is not sent,
+    nor any other `X-Stainless-*` header a newer SDK may add; the key, the user agent and the
+    request's own retry count and read timeout are."""
+    standin.control(replies=[REPLY, REPLY])
+    await collect(chat_completion_stream(MESSAGES))
+    await chat_completion(MESSAGES)
+    per_request = {"x-stainless-retry-count", "x-stainless-read-timeout"}
+    requests = standin.requests()
+    assert len(requests) == 2
+    for request in requests:
+        names = set(request["headers"])
+        assert {"authorization", "user-agent", "content-type", *per_request} <= names
+        assert not {name.lower() for name in PLATFORM_HEADERS} & names
+        assert {name for name in names if name.startswith("x-stainless-")} == per_request
 
 
 async def test_json_mode_asks_for_a_json_object(standin):

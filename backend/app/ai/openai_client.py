@@ -30,6 +30,23 @@ LOCAL_SERVER_API_KEY = "not-needed"
 # the chat route, relative to the client's base URL (the SDK's own `chat.completions` path)
 CHAT_COMPLETIONS_PATH = "/chat/completions"
 
+# The SDK's platform headers (its language and version, the host's OS, CPU architecture, Python
+# runtime and version, the async library): telemetry for OpenAI that no server needs. Left out,
+# the provider is not told what the host runs, and a request carries 10 headers instead of 17,
+# which the SDK and its HTTP stack walk several times a request: ~15 % of the Python calls of a
+# turn's request (docs/benchmarks.md, session 23). The SDK's per-request `X-Stainless-Retry-Count`
+# and `X-Stainless-Read-Timeout`, which describe the request itself, still go.
+PLATFORM_HEADERS = (
+    "X-Stainless-Lang",
+    "X-Stainless-Package-Version",
+    "X-Stainless-OS",
+    "X-Stainless-Arch",
+    "X-Stainless-Runtime",
+    "X-Stainless-Runtime-Version",
+    "X-Stainless-Async",
+)
+_WITHOUT_PLATFORM_HEADERS: dict[str, Any] = {name: openai.Omit() for name in PLATFORM_HEADERS}
+
 _ClientKey = tuple[str | None, str, float, int]
 # One client per event loop and configuration: an httpx connection pool must not outlive the loop
 # it was made on (Celery tasks and tests run several loops in one process).
@@ -73,6 +90,7 @@ def get_openai_client(*, audio: bool = False) -> AsyncOpenAI:
             # fraction of the CPU of the default one (httpx over anyio, with a cancel scope per
             # read), and every model token is one read (`make bench`, docs/benchmarks.md).
             http_client=DefaultAioHttpClient(timeout=timeout),
+            default_headers=_WITHOUT_PLATFORM_HEADERS,
         )
         cache[key] = client
     return client

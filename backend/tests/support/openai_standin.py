@@ -14,7 +14,8 @@ Serves `/v1/chat/completions` (plain and SSE-streamed), `/v1/audio/transcription
                                                         # ("gzip": a stream sent gzip-encoded, as
                                                         # through a compressing proxy)
     POST /_reset
-    GET  /_requests   -> every request body received since the last reset; a streamed one
+    GET  /_requests   -> every request body received since the last reset (a chat completion's
+                         with its header names, lower case); a streamed one
                          also says how its stream ended: "stream": "running" | "done" | "cut"
                          (the client went away before the last event)
 
@@ -164,7 +165,11 @@ def build_app(state: StandInState) -> Any:
 
     async def chat(request: Request) -> Response:
         body = await request.json()
-        record: dict[str, Any] = {"path": "/v1/chat/completions", "body": body}
+        record: dict[str, Any] = {
+            "path": "/v1/chat/completions",
+            "body": body,
+            "headers": sorted(request.headers.keys()),  # names only: no key in a record
+        }
         state.requests.append(record)
         mode = state.take_mode()
         if mode == "fail":
