@@ -4,6 +4,7 @@ reaches Redis."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import orjson
 
@@ -343,7 +344,7 @@ async def test_following_a_followed_interview_takes_no_loop_iteration(app):
     if others_listen():
         await hub.follow(424260)  # the first follow of a process waits for Redis's confirmation
     else:
-        assert hub._pubsub is None  # no listener, no subscription
+        assert hub._channels is None  # no listener, no subscription
     for _ in range(3):
         box = [0]
         await suspensions(hub.follow(424260), box)
@@ -354,10 +355,11 @@ async def test_following_a_followed_interview_takes_no_loop_iteration(app):
 async def test_the_listener_reads_batches_without_a_timer_each(app, monkeypatch):
     """Another process's batches reach this one's log through a blocking read: with a
     timeout, redis-py arms a timer for every message, ~one a model token at load
-    (`bench/calls.py`). Its connection is pinged by the heartbeat instead."""
+    (`bench/calls.py`). Its connection is pinged by the heartbeat instead. Nor does a message
+    go through redis-py's default push handler, which looks its logger up each time."""
     hub = get_hub()
     if not others_listen():  # in-process Redis: nothing is published, nobody listens
-        assert hub._listener is None and hub._pubsub is None
+        assert hub._listener is None and hub._channels is None
         return
     from redis.asyncio.connection import AbstractConnection
 
@@ -371,6 +373,16 @@ async def test_the_listener_reads_batches_without_a_timer_each(app, monkeypatch)
         return await read_response(self, *args, **kwargs)
 
     monkeypatch.setattr(AbstractConnection, "read_response", recording)
+    logged: list[str] = []  # redis-py's default push handler logs each message
+    debug = logging.Logger.debug
+
+    def logging_debug(self: logging.Logger, msg: object, *args: object, **kw: object) -> None:
+        task = asyncio.current_task() if asyncio._get_running_loop() else None
+        if task is not None and task.get_name() == "event-listener":
+            logged.append(str(msg))
+        debug(self, msg, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(logging.Logger, "debug", logging_debug)
     iid = 424260
     log = hub.log(iid)
     await hub.follow(iid)
@@ -389,3 +401,36 @@ async def test_the_listener_reads_batches_without_a_timer_each(app, monkeypatch)
     assert log.last_seq == 5
     assert len(timeouts) >= 5
     assert all(t == float("inf") for t in timeouts), timeouts
+    assert logged == []
+
+
+async def test_the_listener_connects_again_and_follows_what_it_followed(app):
+    """Redis closed the listener's connection (a restart, a proxy's idle cut, CLIENT KILL):
+    it connects again, subscribes to the interviews it followed, and another process's batches
+    reach their log again."""
+    hub = get_hub()
+    listener = hub._channels
+    if not others_listen():  # in-process Redis: nothing is published, nobody listens
+        assert listener is None
+        return
+    assert listener is not None
+    iid = 424261
+    log = hub.log(iid)
+    await hub.follow(iid)
+    before = listener.reconnects
+    host, port = listener._connection._writer.get_extra_info("sockname")[:2]
+    await get_redis().execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+    other = create_redis(get_settings().REDIS_URL)
+    try:
+        for seq in range(1, 100):  # until one gets through (published while away: missed)
+            event = {"type": "thinking", "seq": seq}
+            batch = {"origin": "another-process", "epoch": "e2", "events": [event]}
+            await other.publish(live_channel(iid), orjson.dumps(batch))
+            await asyncio.sleep(0.05)
+            if log.last_seq:
+                break
+    finally:
+        await other.aclose()
+    assert listener.reconnects == before + 1
+    assert log.last_seq > 0 and log.epoch == "e2"
+    await hub.unfollow_if_idle(iid)

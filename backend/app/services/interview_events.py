@@ -27,6 +27,7 @@ import redis.asyncio as redis_asyncio
 from app.core import metrics
 from app.core.config import get_settings
 from app.core.redis import get_redis, script
+from app.core.redis_listener import ChannelListener
 
 logger = logging.getLogger("app.events")
 
@@ -136,10 +137,17 @@ def live_channel(interview_id: int) -> str:
     return f"interview:live:{_redis_db()}:{interview_id}"
 
 
+_db_of: tuple[object, int] | None = None  # (a Redis client, its database): one a relay row
+
+
 def _redis_db() -> int:
-    kwargs = getattr(get_redis(), "connection_pool", None)
-    db = kwargs.connection_kwargs.get("db", 0) if kwargs is not None else 0
-    return int(db or 0)
+    global _db_of
+    client = get_redis()
+    if _db_of is None or _db_of[0] is not client:
+        pool = getattr(client, "connection_pool", None)
+        db = pool.connection_kwargs.get("db", 0) if pool is not None else 0
+        _db_of = (client, int(db or 0))
+    return _db_of[1]
 
 
 # the relay's last write of a log's text so far: (stream_id, pieces written, last_seq written)
@@ -506,10 +514,11 @@ class EventHub:
         # other processes follow this one's events (not with an in-process Redis): each piece
         # goes to them, in the flush's batch
         self.relays = others_listen()
-        self._pubsub: Any = None
+        self._channels: ChannelListener | None = None  # this process's subscriptions
         self._listener: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._subscribed: dict[int, asyncio.Event] = {}
+        self._channel_ids: dict[str, int] = {}  # a followed interview's channel -> its id
         self._listen_redis: redis_asyncio.Redis | None = None
         # ws_connection_manager registers here: control messages (kick, cancel) for sockets
         self.on_control: Callable[[int, dict[str, Any]], None] | None = None
@@ -721,9 +730,11 @@ class EventHub:
 
         if self.relays:  # else nothing is published (in-process Redis): nothing to follow
             self._listen_redis = create_redis(get_settings().REDIS_URL)
-            self._pubsub = self._listen_redis.pubsub(ignore_subscribe_messages=False)
-            await self._pubsub.subscribe(f"interview:live:{_redis_db()}:hub")
-            self._listener = asyncio.create_task(self._listen(), name="event-listener")
+            self._channels = ChannelListener(
+                self._listen_redis, self._on_message, self._on_subscribed
+            )
+            await self._channels.connect()  # (Redis out of reach: the start fails)
+            self._listener = asyncio.create_task(self._channels.run(), name="event-listener")
         self._heartbeat = asyncio.create_task(self._beat(), name="process-alive")
 
     async def _beat(self) -> None:
@@ -740,10 +751,10 @@ class EventHub:
             except Exception:
                 logger.exception("process liveness refresh failed")
             now = time.monotonic()
-            if self._pubsub is not None and now - pinged >= LISTENER_PING_SEC:
+            if self._channels is not None and now - pinged >= LISTENER_PING_SEC:
                 pinged = now
                 try:
-                    await self._pubsub.ping()
+                    await self._channels.ping()
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the listener's read fails too, and connects again
@@ -761,17 +772,18 @@ class EventHub:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
-        if self._pubsub is not None:
+        if self._channels is not None:
             with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+                await self._channels.aclose()
         if self._listen_redis is not None:
             with contextlib.suppress(Exception):
                 await self._listen_redis.aclose()
         await self.flushed()
-        self._listener = self._pubsub = self._listen_redis = self._heartbeat = None
+        self._listener = self._channels = self._listen_redis = self._heartbeat = None
         self.logs.clear()
         self.ending.clear()
         self._subscribed.clear()
+        self._channel_ids.clear()
 
     async def forget_all(self) -> None:
         """Drop every log and live subscription (tests: a fresh process between tests)."""
@@ -786,11 +798,13 @@ class EventHub:
         """Subscribe this process to an interview's live channel; returns once confirmed."""
         ready = self._subscribed.get(interview_id)
         if ready is None:
-            if self._pubsub is None:
+            if self._channels is None:
                 ready = self._subscribed[interview_id] = CONFIRMED
             else:
                 ready = self._subscribed[interview_id] = asyncio.Event()
-                await self._pubsub.subscribe(live_channel(interview_id))
+                channel = live_channel(interview_id)
+                self._channel_ids[channel] = interview_id
+                await self._channels.subscribe(channel)
         if not ready.is_set():  # (`wait_for` runs its wait as a task: two loop iterations more)
             await asyncio.wait_for(ready.wait(), timeout=5)
 
@@ -823,56 +837,41 @@ class EventHub:
             return
         if log is not None:
             self.release_if_finished(log)
-        if self._subscribed.pop(interview_id, None) is not None and self._pubsub is not None:
+        if self._subscribed.pop(interview_id, None) is not None and self._channels is not None:
+            channel = live_channel(interview_id)
+            self._channel_ids.pop(channel, None)
             with contextlib.suppress(Exception):
-                await self._pubsub.unsubscribe(live_channel(interview_id))
+                await self._channels.unsubscribe(channel)
 
-    async def _listen(self) -> None:
-        assert self._pubsub is not None
-        while True:
-            try:
-                # a blocking read: with a timeout redis-py arms a timer for every message, and
-                # at load a message comes per interview per window, ~one a model token
-                # (`bench/calls.py`); the heartbeat (`_beat`) pings this connection instead
-                message = await self._pubsub.get_message(timeout=None)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("event listener: pub/sub read failed")
-                await asyncio.sleep(0.5)
-                continue
-            if message is None:
-                continue
-            channel = str(message.get("channel", ""))
-            if not channel.startswith("interview:live:"):
-                continue
-            tail = channel.rsplit(":", 1)[-1]
-            if not tail.isdigit():
-                continue
-            interview_id = int(tail)
-            if message["type"] == "subscribe":
-                ready = self._subscribed.get(interview_id)
-                if ready is not None and not ready.is_set():
-                    ready.set()  # wakes `follow`; then one shared event stands for "confirmed"
-                    self._subscribed[interview_id] = CONFIRMED
-                continue
-            if message["type"] != "message":
-                continue
-            if message["data"].startswith(OWN_BATCH_PREFIX):
-                continue  # this process's own message, back from Redis: nothing to decode
-            try:
-                batch = orjson.loads(message["data"])
-            except orjson.JSONDecodeError:
-                logger.warning("event listener: undecodable batch on %s", channel)
-                continue
-            control = batch.get("control")
-            if control is not None:
-                if self.on_control is not None:
-                    self.on_control(interview_id, control)
-                continue
-            log = self.logs.get(interview_id)
-            if log is not None:
-                log.receive_remote(batch.get("epoch"), batch.get("events", []))
+    def _on_subscribed(self, channel: str) -> None:
+        interview_id = self._channel_ids.get(channel)
+        ready = self._subscribed.get(interview_id) if interview_id is not None else None
+        if ready is not None and not ready.is_set():
+            ready.set()  # wakes `follow`; then one shared event stands for "confirmed"
+            self._subscribed[interview_id] = CONFIRMED  # type: ignore[index]
+
+    def _on_message(self, channel: str, data: str) -> None:
+        """A batch on a followed interview's channel (ChannelListener's reader)."""
+        if data.startswith(OWN_BATCH_PREFIX):
+            return  # this process's own message, back from Redis: nothing to decode
+        interview_id = self._channel_ids.get(channel)
+        if interview_id is None:
+            return  # (unfollowed since it was sent)
+        try:
+            batch = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            batch = None
+        if not isinstance(batch, dict):
+            logger.warning("event listener: undecodable batch on %s", channel)
+            return
+        control = batch.get("control")
+        if control is not None:
+            if self.on_control is not None:
+                self.on_control(interview_id, control)
+            return
+        log = self.logs.get(interview_id)
+        if log is not None:
+            log.receive_remote(batch.get("epoch"), batch.get("events", []))
 
     async def send_control(self, interview_id: int, control: dict[str, Any]) -> None:
         """Tell the other processes something about an interview's sockets (kick, cancel)."""
