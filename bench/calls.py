@@ -12,6 +12,12 @@ instructions.py takes several.
 
     CALLS_TARGET=embedded .venv/bin/python bench/calls.py     # or bare, real; CALLS_TOP=40
     BENCH_BACKEND=/tmp/other/backend CALLS_TARGET=embedded ...   # another tree
+    CALLS_TARGET=real CALLS_N=50 CALLS_CONC=50 BENCH_RATE=50 ...  # nearer a load's windows
+
+CALLS_CONC sockets run the step at a time (10 unless set). With PostgreSQL + Redis a relay
+window (5 ms) carries one piece per streaming interview, so at 10 sockets and 10 tokens a
+second the relay's one command a window counts about once a token; under load it spreads over
+the window's pieces, while the listener's message per interview per window does not.
 
 Prints a table, then one JSON line. Not part of `make bench` or `make test`.
 """
@@ -37,6 +43,7 @@ N = int(os.environ.get("CALLS_N", "10"))
 TOKENS = int(os.environ.get("CALLS_TOKENS", "100"))
 SHORT = 2  # the short reply: the turn's own calls, taken off
 TOP = int(os.environ.get("CALLS_TOP", "40"))
+CONC = int(os.environ.get("CALLS_CONC", str(run.PHASES_CONC)))
 
 Counts = dict[str, int]
 
@@ -92,9 +99,7 @@ def record(tokens: int, out: Path) -> Counts:
                 os.kill(pid, signal.SIGUSR1 if starting else signal.SIGUSR2)
 
         creds = json.loads(target.creds.read_text())[:N] if target.creds else None
-        result = asyncio.run(
-            phases.measure(started.url, pid, creds, N, run.PHASES_CONC, on_step, 1.0)
-        )
+        result = asyncio.run(phases.measure(started.url, pid, creds, N, CONC, on_step, 1.0))
         if result["errors"]:
             raise SystemExit(f"the steps failed: {result['errors'][:3]}")
         dump = Path(f"{prefix}.0")
