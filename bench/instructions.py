@@ -3,7 +3,7 @@
 `BENCH_ONLY=phases` reads the server's CPU time per step, which moves by 10-20 % between runs of
 the same code on this VM; valgrind's callgrind counts the instructions the server runs (every
 thread, user space; not the kernel's work for its system calls), which repeat within ~1-2 %
-in most sets, 5 % at worst seen (docs/benchmarks.md, "Session 12's changes"). The server
+in most sets, 5 % at worst seen (docs/benchmarks-history.md, "Session 12's changes"). The server
 starts under callgrind with its counting off (a few times slower, not the ~50x of counting),
 bench/phases.py's steps run for N sockets, and the count is switched on for the one step
 measured, then divided by N.

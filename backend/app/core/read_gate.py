@@ -51,7 +51,7 @@ logger = logging.getLogger("app.read_gate")
 
 # The reads one loop iteration runs while others wait: at K = 250 an iteration is then ~5 ms
 # instead of 30+, `pong` p99 about a quarter and `thinking` p99 a third to a sixth of what
-# they were (`make bench`, docs/benchmarks.md "Session 16's changes").
+# they were (`make bench`, docs/benchmarks-history.md "Session 16's changes").
 SLICE_SEC = 0.003
 # The longest a stream waits in line before the line is made to move faster (see above); at
 # K = 250 its front waits ~20-30 ms.
