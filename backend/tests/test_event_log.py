@@ -404,7 +404,7 @@ async def test_the_listener_reads_batches_without_a_timer_each(app, monkeypatch)
     assert logged == []
 
 
-async def test_the_listener_connects_again_and_follows_what_it_followed(app):
+async def test_the_listener_connects_again_and_follows_what_it_followed(app, caplog):
     """Redis closed the listener's connection (a restart, a proxy's idle cut, CLIENT KILL):
     it connects again, subscribes to the interviews it followed, and another process's batches
     reach their log again."""
@@ -418,6 +418,7 @@ async def test_the_listener_connects_again_and_follows_what_it_followed(app):
     log = hub.log(iid)
     await hub.follow(iid)
     before = listener.reconnects
+    caplog.set_level(logging.INFO, logger="app.redis_listener")
     host, port = listener._connection._writer.get_extra_info("sockname")[:2]
     await get_redis().execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
     other = create_redis(get_settings().REDIS_URL)
@@ -432,5 +433,6 @@ async def test_the_listener_connects_again_and_follows_what_it_followed(app):
     finally:
         await other.aclose()
     assert listener.reconnects == before + 1
+    assert "redis listener: connected again" in caplog.text
     assert log.last_seq > 0 and log.epoch == "e2"
     await hub.unfollow_if_idle(iid)

@@ -92,14 +92,19 @@ class ChannelListener:
             logger.warning("redis listener: %s failed; the reader connects again", args[0])
 
     async def run(self) -> None:
+        """Read until cancelled, connecting again after a lost connection. The first failure
+        of an outage is logged with its cause, the retries (two a second while Redis is
+        away) at debug level, and the connection's return once."""
         connection = self._connection
         connected_before = False
+        failing = False
         while True:
             try:
                 await connection.connect()
                 if connected_before:
                     self.reconnects += 1
-                connected_before = True
+                    logger.info("redis listener: connected again")
+                connected_before, failing = True, False
                 self._live = True  # from here `subscribe` writes itself: none is missed
                 if self.channels:
                     await connection.send_command(
@@ -109,7 +114,13 @@ class ChannelListener:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.warning("redis listener: connection lost; connecting again", exc_info=True)
+                if failing:
+                    logger.debug("redis listener: still no connection", exc_info=True)
+                else:
+                    failing = True
+                    logger.warning(
+                        "redis listener: connection lost; connecting again", exc_info=True
+                    )
             self._live = False
             try:
                 await connection.disconnect(nowait=True)
