@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -56,12 +57,15 @@ async def test_metrics_follow_sockets_turns_and_refusals(db, client, ws_url):
     await ws.close()
     refused = await WSClient.open(ws_url(f"/ws/interview/{setup.interview.id}", "nope"))
     assert await refused.expect_close() == 4001
-    for _ in range(50):
+    for _ in range(50):  # the socket's close is counted as it unregisters: wait for both
         after = (await client.get("/metrics")).text
-        if sample(after, "hireez_ws_connections", kind="candidate") == sample(
-            before, "hireez_ws_connections", kind="candidate"
+        if (
+            sample(after, "hireez_ws_connections", kind="candidate")
+            == sample(before, "hireez_ws_connections", kind="candidate")
+            and sample(after, "hireez_ws_closed_total", code="1000") >= 1
         ):
             break
+        await asyncio.sleep(0.02)
     assert sample(after, "hireez_ws_closed_total", code="1000") >= 1
     assert (
         sample(after, "hireez_ws_refused_total", code="4001")
