@@ -150,6 +150,11 @@ def _redis_db() -> int:
     return _db_of[1]
 
 
+def _interview_of(channel: str) -> int:
+    """The interview of a `live_channel` (the only channels the listener subscribes to)."""
+    return int(channel.rpartition(":")[2])
+
+
 # the relay's last write of a log's text so far: (stream_id, pieces written, last_seq written)
 _Written = tuple[str, int, int]
 # a relay row with a state: (its index, its log, what it writes as `_Written`)
@@ -518,7 +523,6 @@ class EventHub:
         self._listener: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._subscribed: dict[int, asyncio.Event] = {}
-        self._channel_ids: dict[str, int] = {}  # a followed interview's channel -> its id
         self._listen_redis: redis_asyncio.Redis | None = None
         # ws_connection_manager registers here: control messages (kick, cancel) for sockets
         self.on_control: Callable[[int, dict[str, Any]], None] | None = None
@@ -783,7 +787,6 @@ class EventHub:
         self.logs.clear()
         self.ending.clear()
         self._subscribed.clear()
-        self._channel_ids.clear()
 
     async def forget_all(self) -> None:
         """Drop every log and live subscription (tests: a fresh process between tests)."""
@@ -802,9 +805,7 @@ class EventHub:
                 ready = self._subscribed[interview_id] = CONFIRMED
             else:
                 ready = self._subscribed[interview_id] = asyncio.Event()
-                channel = live_channel(interview_id)
-                self._channel_ids[channel] = interview_id
-                await self._channels.subscribe(channel)
+                await self._channels.subscribe(live_channel(interview_id))
         if not ready.is_set():  # (`wait_for` runs its wait as a task: two loop iterations more)
             await asyncio.wait_for(ready.wait(), timeout=5)
 
@@ -838,24 +839,22 @@ class EventHub:
         if log is not None:
             self.release_if_finished(log)
         if self._subscribed.pop(interview_id, None) is not None and self._channels is not None:
-            channel = live_channel(interview_id)
-            self._channel_ids.pop(channel, None)
             with contextlib.suppress(Exception):
-                await self._channels.unsubscribe(channel)
+                await self._channels.unsubscribe(live_channel(interview_id))
 
     def _on_subscribed(self, channel: str) -> None:
-        interview_id = self._channel_ids.get(channel)
-        ready = self._subscribed.get(interview_id) if interview_id is not None else None
+        interview_id = _interview_of(channel)
+        ready = self._subscribed.get(interview_id)
         if ready is not None and not ready.is_set():
             ready.set()  # wakes `follow`; then one shared event stands for "confirmed"
-            self._subscribed[interview_id] = CONFIRMED  # type: ignore[index]
+            self._subscribed[interview_id] = CONFIRMED
 
     def _on_message(self, channel: str, data: str) -> None:
         """A batch on a followed interview's channel (ChannelListener's reader)."""
         if data.startswith(OWN_BATCH_PREFIX):
             return  # this process's own message, back from Redis: nothing to decode
-        interview_id = self._channel_ids.get(channel)
-        if interview_id is None:
+        interview_id = _interview_of(channel)
+        if interview_id not in self._subscribed:
             return  # (unfollowed since it was sent)
         try:
             batch = orjson.loads(data)
